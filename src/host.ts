@@ -1,0 +1,233 @@
+import { dnsLabelProblem, MAX_DNS_NAME_LENGTH } from './dns';
+
+/**
+ * Options for parsing an external host.
+ */
+export interface ExternalHostOptions {
+  /**
+   * Accept the bare wildcard `*`, which matches every host on the internet.
+   *
+   * With `*` the allow-list allows everything: any workload allowed to use the egress path can reach any host, and
+   * the only control left is who may use the path. Istio itself rejects `*` in ServiceEntry hosts and in mesh-bound
+   * VirtualServices, so constructs that cannot express it still refuse it.
+   *
+   * @default false
+   */
+  readonly allowAnyHost?: boolean;
+}
+
+/**
+ * An external (outside the mesh) host name as Istio understands it: an exact fully qualified name such as
+ * `api.github.com`, or a wildcard `*.wikipedia.org` that matches every name ending in `.wikipedia.org` (any depth,
+ * but not `wikipedia.org` itself).
+ *
+ * Parsing follows Istio's validation (`pkg/config/validation/agent/validation.go`: `ValidateWildcardDomain`,
+ * `ValidateFQDN`, `ValidatePartialWildCard`) and is a little stricter where Istio's leniency only hides mistakes:
+ * names must be lower case (Envoy compares SNI names as given), fully qualified (external names have at least two
+ * labels), and without a trailing dot (a TLS SNI never carries one).
+ *
+ * @see https://istio.io/latest/docs/reference/config/networking/service-entry/#ServiceEntry
+ */
+export class ExternalHost {
+  /**
+   * Parses and validates a host name.
+   *
+   * @param name an exact name (`api.example.com`) or a wildcard whose whole leftmost label is `*` (`*.example.com`)
+   * @throws if the name is not valid; the message quotes the name and says how to fix it
+   */
+  public static of(name: string, options: ExternalHostOptions = {}): ExternalHost {
+    const problem = hostProblem(name, options.allowAnyHost ?? false);
+    if (problem) {
+      throw new Error(`Invalid host ${JSON.stringify(name)}: ${problem}`);
+    }
+    return new ExternalHost(name);
+  }
+
+  /** The host as written: `api.example.com`, `*.example.com` or `*`. */
+  public readonly name: string;
+
+  /** True for `*.example.com` and `*`. */
+  public readonly isWildcard: boolean;
+
+  /** True only for the bare wildcard `*`. */
+  public readonly isAnyHost: boolean;
+
+  /**
+   * The domain a wildcard applies to (`example.com` for `*.example.com`, empty for `*`); the name itself for an exact
+   * host.
+   */
+  public readonly domain: string;
+
+  private constructor(name: string) {
+    this.name = name;
+    this.isAnyHost = name === '*';
+    this.isWildcard = name.startsWith('*');
+    this.domain = this.isAnyHost ? '' : this.isWildcard ? name.slice(2) : name;
+  }
+
+  /**
+   * Whether a concrete DNS name (as sent in a TLS SNI or HTTP Host header) is allowed by this host.
+   *
+   * `*.a.com` matches `b.a.com` and `c.b.a.com` but not `a.com`, as Istio and Envoy `server_names` do.
+   */
+  public matches(dnsName: string): boolean {
+    if (this.isAnyHost) {
+      return true;
+    }
+    if (this.isWildcard) {
+      return dnsName.endsWith(`.${this.domain}`);
+    }
+    return dnsName === this.name;
+  }
+
+  /**
+   * Whether every name this host matches is also matched by `this` (`*.a.com` covers `b.a.com`, `*.b.a.com` and
+   * itself).
+   */
+  public covers(other: ExternalHost): boolean {
+    if (this.isAnyHost || this.name === other.name) {
+      return true;
+    }
+    if (!this.isWildcard) {
+      return false;
+    }
+    if (other.isAnyHost) {
+      return false;
+    }
+    // *.a.com covers x.a.com and *.x.a.com: the other's domain (its name, if exact) ends in .a.com
+    return other.domain.endsWith(`.${this.domain}`);
+  }
+
+  /** Whether some DNS name is matched by both hosts (one covers the other). */
+  public overlaps(other: ExternalHost): boolean {
+    return this.covers(other) || other.covers(this);
+  }
+
+  /** The host as written. */
+  public toString(): string {
+    return this.name;
+  }
+}
+
+/**
+ * An ordered, de-duplicated set of external hosts: the one allow-list that every resource of a construct lists.
+ *
+ * Hosts are kept sorted, so each resource lists the same names in the same order whatever order they were added in.
+ * Exact duplicates are merged (the same name twice means the same thing). Overlapping entries (`*.a.com` and
+ * `b.a.com`) are refused: Istio rejects them in one VirtualService ("duplicate hosts in virtual service") and the
+ * narrower one would grant nothing, so the user must choose.
+ */
+export class HostSet {
+  private readonly byName = new Map<string, ExternalHost>();
+
+  /**
+   * @param hosts hosts to start with
+   */
+  public constructor(hosts: ExternalHost[] = []) {
+    for (const host of hosts) {
+      this.add(host);
+    }
+  }
+
+  /**
+   * Adds a host. A host already present is ignored.
+   *
+   * @throws if the host overlaps another host of the set (one covers the other)
+   */
+  public add(host: ExternalHost): void {
+    if (this.byName.has(host.name)) {
+      return;
+    }
+    for (const existing of this.byName.values()) {
+      if (existing.overlaps(host)) {
+        const [wide, narrow] = existing.covers(host) ? [existing, host] : [host, existing];
+        throw new Error(
+          `Invalid host "${host.name}": it overlaps "${existing.name}" ("${wide.name}" already matches "${narrow.name}"); ` +
+            `Istio rejects overlapping hosts in one VirtualService, so keep only "${wide.name}" or replace it with exact names`,
+        );
+      }
+    }
+    this.byName.set(host.name, host);
+  }
+
+  /** Whether a concrete DNS name is allowed by one of the hosts. */
+  public matches(dnsName: string): boolean {
+    return this.hosts.some((h) => h.matches(dnsName));
+  }
+
+  /** The hosts, sorted by name. */
+  public get hosts(): ExternalHost[] {
+    return [...this.byName.values()].sort((a, b) => compareNames(a.name, b.name));
+  }
+
+  /** The host names, sorted: the list every generated resource uses. */
+  public get names(): string[] {
+    return this.hosts.map((h) => h.name);
+  }
+
+  /** Number of hosts. */
+  public get size(): number {
+    return this.byName.size;
+  }
+}
+
+function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Why `name` is not a valid external host, or undefined. */
+function hostProblem(name: string, allowAnyHost: boolean): string | undefined {
+  if (typeof name !== 'string') {
+    return 'a host must be a string such as "api.example.com"';
+  }
+  if (name.length === 0) {
+    return 'a host must not be empty; give a DNS name such as "api.example.com" or "*.example.com"';
+  }
+  if (name.trim() !== name) {
+    return `remove the surrounding white space ("${name.trim()}")`;
+  }
+  if (name.length > MAX_DNS_NAME_LENGTH) {
+    return `domain name is ${name.length} characters long; the maximum is ${MAX_DNS_NAME_LENGTH}`;
+  }
+  if (name === '*') {
+    return allowAnyHost
+      ? undefined
+      : 'the bare wildcard allows every host on the internet; list the domains you need (e.g. "*.example.com"), ' +
+          'or opt in explicitly with allowAnyHost and read the risks in the README';
+  }
+  if (name.includes('://') || name.includes('/')) {
+    return 'a host is a DNS name, not a URL; remove the scheme and path (e.g. "api.example.com")';
+  }
+  if (name.includes(':')) {
+    return 'a host must not carry a port or be an IPv6 address; give the DNS name alone and declare ports separately';
+  }
+  if (name.endsWith('.')) {
+    return `remove the trailing dot ("${name.replace(/\.+$/, '')}"): a TLS SNI never carries it, so it would never match`;
+  }
+  const labels = name.split('.');
+  const first = labels[0];
+  if (first.startsWith('*') && first !== '*') {
+    return `a wildcard must be the whole leftmost label, as in "*.${labels.slice(1).join('.') || 'example.com'}" (partial wildcards are not allowed)`;
+  }
+  if (labels.slice(1).some((l) => l.includes('*')) || (first !== '*' && first.includes('*'))) {
+    return 'a wildcard is only allowed as the whole leftmost label, as in "*.example.com"';
+  }
+  const rest = first === '*' ? labels.slice(1) : labels;
+  if (rest.length < (first === '*' ? 1 : 2)) {
+    return `short names are not allowed; an external host must be a fully qualified name such as "${name}.com"`;
+  }
+  for (const label of rest) {
+    if (label.length === 0) {
+      return 'empty label (two dots in a row, or a leading dot)';
+    }
+    const problem = dnsLabelProblem(label);
+    if (problem) {
+      return `label "${label}" ${problem}`;
+    }
+  }
+  const tld = rest[rest.length - 1];
+  if (/^[0-9]+$/.test(tld)) {
+    return `top level domain "${tld}" cannot be all-numeric (IP addresses are not host names; use a DNS name)`;
+  }
+  return undefined;
+}

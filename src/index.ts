@@ -1,0 +1,5 @@
+// Public API. Only re-exports: each concept has one home in its own file.
+export { ExternalHost, ExternalHostOptions, HostSet } from './host';
+export { EgressPort, EgressPortOptions, EgressPortProps, Protocol } from './port';
+export { WorkloadIdentity, WorkloadSelector } from './identity';
+export { MeshSettings, MeshSettingsProps } from './mesh';
