@@ -3,3 +3,4 @@ export { ExternalHost, ExternalHostOptions, HostSet } from './host';
 export { EgressPort, EgressPortOptions, EgressPortProps, Protocol } from './port';
 export { WorkloadIdentity, WorkloadSelector } from './identity';
 export { MeshSettings, MeshSettingsProps } from './mesh';
+export { EgressGateway, EgressGatewayAttributes, EgressGatewayAutoscaling, EgressGatewayBase, EgressGatewayProps, IEgressGateway } from './egress-gateway';

@@ -1,0 +1,533 @@
+import * as plus from 'cdk8s-plus-28';
+import { Construct, IConstruct } from 'constructs';
+import { validateDnsLabel, validateDnsSubdomain } from './dns';
+import { fieldError, inField, requirePresent } from './errors';
+import { WorkloadIdentity, WorkloadSelector } from './identity';
+import { MeshSettings } from './mesh';
+import { EgressPort, protocolFromPortName, validateUniquePorts } from './port';
+
+const k8s = plus.k8s;
+
+/**
+ * An Istio egress gateway: the pods that every allowed connection leaves the mesh through, and the Service that
+ * sidecars send it to. Either one defined by `EgressGateway`, or an existing one (e.g. installed by Istio's
+ * `gateway` Helm chart) described with `EgressGateway.fromAttributes`.
+ *
+ * Constructs that route through a gateway read everything they need from here, so a namespace, label or port is
+ * never typed twice.
+ */
+export interface IEgressGateway extends IConstruct {
+  /** The namespace of the gateway's pods and Service. */
+  readonly namespace: string;
+
+  /** The name of the gateway's Kubernetes Service. */
+  readonly serviceName: string;
+
+  /**
+   * Labels that select exactly this gateway's pods: used for Istio `Gateway.selector`, EnvoyFilter and
+   * PeerAuthentication `workloadSelector`/`selector`, and NetworkPolicy `podSelector`.
+   */
+  readonly selectorLabels: { [key: string]: string };
+
+  /**
+   * The gateway's Service ports. `number` is the Service port sidecars connect to; `targetPort` is the port the
+   * gateway pods listen on (what an Istio `Gateway` server and a NetworkPolicy name).
+   */
+  readonly ports: EgressPort[];
+
+  /** The identity the gateway pods run as, when known. @default - unknown (an existing gateway whose service account was not given) */
+  readonly identity?: WorkloadIdentity;
+
+  /** Mesh settings the gateway was defined with (cluster domain for its Service name). */
+  readonly mesh: MeshSettings;
+
+  /** The gateway Service's fully qualified name: `<service>.<namespace>.svc.<clusterDomain>`. */
+  readonly serviceFqdn: string;
+
+  /** The gateway's pods, as an Istio workload selector. */
+  readonly workloadSelector: WorkloadSelector;
+
+  /**
+   * Lets the gateway read TLS credentials (Kubernetes Secrets) of its own namespace, as Istio requires for a
+   * `credentialName` on a gateway (istiod checks that the gateway's service account may read the Secret).
+   * Idempotent. An existing gateway keeps the RBAC its installation gave it: this does nothing for it.
+   */
+  grantCredentialAccess(): void;
+
+  /**
+   * The gateway port with the given Service port number.
+   *
+   * @throws if the gateway has no such port
+   */
+  findPort(number: number): EgressPort;
+}
+
+/**
+ * Horizontal autoscaling of the gateway pods on CPU.
+ */
+export interface EgressGatewayAutoscaling {
+  /** Fewest replicas. At least 1; at least 2 for high availability. */
+  readonly minReplicas: number;
+
+  /** Most replicas; at least minReplicas. */
+  readonly maxReplicas: number;
+
+  /**
+   * Average CPU utilization (percent of the CPU request) to scale at.
+   *
+   * @default 80
+   */
+  readonly targetCpuUtilizationPercent?: number;
+}
+
+/**
+ * Properties for a new egress gateway.
+ */
+export interface EgressGatewayProps {
+  /**
+   * Namespace of the gateway. It must exist and must not disable sidecar injection (the gateway pods are injected
+   * with Istio's `gateway` template).
+   *
+   * @default "istio-egress"
+   */
+  readonly namespace?: string;
+
+  /**
+   * Name of the Deployment, Service and ServiceAccount (a DNS-1123 label).
+   *
+   * @default "egress-gateway"
+   */
+  readonly name?: string;
+
+  /**
+   * The Service ports sidecars send egress traffic to. A port's `targetPort` is the port the proxy listens on; when
+   * not set it is the port plus 8000 for ports below 1024 (443 -> 8443, as Istio's charts do: the proxy runs as
+   * non-root and cannot bind low ports), else the port itself. Port names must start with the protocol
+   * (`tls-...`, `http-...`): Istio reads a Service port's protocol from its name.
+   *
+   * @default - [EgressPort.tls(443)] (443 -> 8443)
+   */
+  readonly ports?: EgressPort[];
+
+  /**
+   * Number of gateway pods. Not allowed with `autoscaling`.
+   *
+   * @default 2
+   */
+  readonly replicas?: number;
+
+  /**
+   * Scale the gateway with a HorizontalPodAutoscaler (autoscaling/v2) instead of a fixed replica count.
+   *
+   * @default - fixed `replicas`
+   */
+  readonly autoscaling?: EgressGatewayAutoscaling;
+
+  /**
+   * Minimum number of gateway pods a voluntary disruption (node drain) must leave running: a PodDisruptionBudget.
+   * Must be below the replica count (or `autoscaling.minReplicas`), otherwise no pod could ever be evicted. Set 0 for
+   * no PodDisruptionBudget.
+   *
+   * @default - 1 when there are at least 2 replicas, else no PodDisruptionBudget
+   */
+  readonly minAvailable?: number;
+
+  /**
+   * CPU and memory of the gateway proxy.
+   *
+   * @default - requests 100m CPU / 128Mi memory, limits 2 CPU / 1Gi memory (Istio's gateway chart)
+   */
+  readonly resources?: plus.ContainerResources;
+
+  /**
+   * Spread the pods across zones and nodes (`topologySpreadConstraints`, `ScheduleAnyway`), so one zone or node
+   * failure does not take egress down.
+   *
+   * @default true
+   */
+  readonly spreadAcrossZones?: boolean;
+
+  /**
+   * Node labels the gateway pods must run on, e.g. dedicated egress nodes with fixed public IPs.
+   *
+   * @default - any node
+   */
+  readonly nodeSelector?: { [key: string]: string };
+
+  /**
+   * Taints the gateway pods tolerate, e.g. the taint of dedicated egress nodes.
+   *
+   * @default - none
+   */
+  readonly tolerations?: plus.NodeTaintQuery[];
+
+  /**
+   * Priority class of the gateway pods.
+   *
+   * @default - the cluster default
+   */
+  readonly priorityClassName?: string;
+
+  /**
+   * Mesh settings (cluster domain, trust domain).
+   *
+   * @default MeshSettings.defaults()
+   */
+  readonly mesh?: MeshSettings;
+}
+
+/**
+ * Describes an egress gateway that already exists, e.g. one installed by Istio's `gateway` Helm chart.
+ */
+export interface EgressGatewayAttributes {
+  /** Namespace of the gateway pods and Service. */
+  readonly namespace: string;
+
+  /** Name of the gateway's Service. */
+  readonly serviceName: string;
+
+  /**
+   * Labels that select exactly the gateway's pods (and no other gateway's): e.g. `{ istio: 'egressgateway' }`.
+   */
+  readonly selectorLabels: { [key: string]: string };
+
+  /** The gateway Service's ports, with `targetPort` set where the pods listen on another port. */
+  readonly ports: EgressPort[];
+
+  /**
+   * The service account the gateway pods run as.
+   *
+   * @default - unknown
+   */
+  readonly serviceAccountName?: string;
+
+  /**
+   * Mesh settings.
+   *
+   * @default MeshSettings.defaults()
+   */
+  readonly mesh?: MeshSettings;
+}
+
+/** Label that makes the selector of a gateway defined here unique in the cluster (namespace + name). */
+export const GATEWAY_INSTANCE_LABEL = 'cdk8s-istio-egress/gateway';
+
+/**
+ * Common behaviour of defined and existing egress gateways.
+ */
+export abstract class EgressGatewayBase extends Construct implements IEgressGateway {
+  public abstract readonly namespace: string;
+  public abstract readonly serviceName: string;
+  public abstract readonly ports: EgressPort[];
+  public abstract readonly identity?: WorkloadIdentity;
+  public abstract readonly mesh: MeshSettings;
+  /** The labels of the gateway pods that select them. */
+  protected abstract readonly podLabels: { [key: string]: string };
+
+  public get selectorLabels(): { [key: string]: string } {
+    return { ...this.podLabels };
+  }
+
+  public get serviceFqdn(): string {
+    return this.mesh.serviceFqdn(this.serviceName, this.namespace);
+  }
+
+  public get workloadSelector(): WorkloadSelector {
+    return WorkloadSelector.fromLabels(this.podLabels);
+  }
+
+  public abstract grantCredentialAccess(): void;
+
+  public findPort(number: number): EgressPort {
+    const port = this.ports.find((p) => p.number === number);
+    if (!port) {
+      throw new Error(
+        `egress gateway ${this.namespace}/${this.serviceName} has no port ${number} (it has ${this.ports.map((p) => p.number).join(', ')}); add it to the gateway's ports`,
+      );
+    }
+    return port;
+  }
+}
+
+/**
+ * A dedicated Istio egress gateway: Deployment injected with Istio's `gateway` template (`image: auto`), its own
+ * ServiceAccount, a ClusterIP Service, a PodDisruptionBudget, optional HorizontalPodAutoscaler, zone spreading and
+ * node placement for dedicated egress nodes.
+ *
+ * The pods run as non-root (1337) with every capability dropped, a read-only root filesystem and no privilege
+ * escalation. No RBAC is created unless a construct needs the gateway to read TLS credentials
+ * (`grantCredentialAccess()`).
+ *
+ * Use `EgressGateway.fromAttributes` for a gateway that already exists.
+ *
+ * @see https://istio.io/latest/docs/setup/additional-setup/gateway/#deploying-a-gateway
+ */
+export class EgressGateway extends EgressGatewayBase {
+  /**
+   * An egress gateway that already exists (installed by Istio's Helm chart, istioctl, or another app), named by its
+   * namespace, pod labels, Service and ports.
+   */
+  public static fromAttributes(scope: Construct, id: string, attrs: EgressGatewayAttributes): IEgressGateway {
+    return new ImportedEgressGateway(scope, id, attrs);
+  }
+
+  public readonly namespace: string;
+  public readonly serviceName: string;
+  public readonly ports: EgressPort[];
+  public readonly identity?: WorkloadIdentity;
+  public readonly mesh: MeshSettings;
+  protected readonly podLabels: { [key: string]: string };
+
+  /** The replica count, or undefined when autoscaled. */
+  public readonly replicas?: number;
+
+  private credentialAccess = false;
+
+  public constructor(scope: Construct, id: string, props: EgressGatewayProps = {}) {
+    super(scope, id);
+    this.mesh = props.mesh ?? MeshSettings.defaults();
+    this.namespace = inField(this, 'namespace', () => validateDnsLabel(props.namespace ?? 'istio-egress', 'namespace'));
+    this.serviceName = inField(this, 'name', () => validateDnsLabel(props.name ?? 'egress-gateway', 'gateway name'));
+    const instance = `${this.serviceName}.${this.namespace}`;
+    if (instance.length > 63) {
+      fieldError(this, 'name', `gateway name and namespace "${instance}" are ${instance.length} characters together; the pod label allows 63, shorten the name`);
+    }
+    this.podLabels = { 'istio': this.serviceName, [GATEWAY_INSTANCE_LABEL]: instance };
+    this.identity = WorkloadIdentity.serviceAccount(this.namespace, this.serviceName);
+    this.ports = gatewayPorts(this, props.ports);
+    this.replicas = this.validateScaling(props);
+
+    const metadata = { name: this.serviceName, namespace: this.namespace, labels: this.commonLabels() };
+
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata });
+
+    new k8s.KubeDeployment(this, 'Deployment', {
+      metadata,
+      spec: {
+        replicas: this.replicas,
+        selector: { matchLabels: this.selectorLabels },
+        template: {
+          metadata: {
+            annotations: {
+              // Istio injects the whole proxy from its `gateway` template: this is what `image: auto` refers to.
+              'inject.istio.io/templates': 'gateway',
+            },
+            labels: { ...this.commonLabels(), 'sidecar.istio.io/inject': 'true' },
+          },
+          spec: {
+            serviceAccountName: this.serviceName,
+            nodeSelector: props.nodeSelector && Object.keys(props.nodeSelector).length > 0 ? { ...props.nodeSelector } : undefined,
+            tolerations: props.tolerations?.map((t, i) => (requirePresent(t, `tolerations[${i}]`) as any)._toKube()),
+            priorityClassName: props.priorityClassName,
+            topologySpreadConstraints: props.spreadAcrossZones === false ? undefined : this.spreadConstraints(),
+            securityContext: { runAsNonRoot: true, runAsUser: 1337, runAsGroup: 1337, fsGroup: 1337, seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [
+              {
+                name: 'istio-proxy',
+                image: 'auto',
+                ports: this.ports.map((p) => ({ name: p.name, containerPort: p.targetPort!, protocol: 'TCP' })),
+                resources: toKubeResources(props.resources),
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  privileged: false,
+                  readOnlyRootFilesystem: true,
+                  runAsNonRoot: true,
+                  runAsUser: 1337,
+                  runAsGroup: 1337,
+                  capabilities: { drop: ['ALL'] },
+                },
+              },
+            ],
+          },
+        },
+      },
+    });
+
+    new k8s.KubeService(this, 'Service', {
+      metadata,
+      spec: {
+        type: 'ClusterIP',
+        selector: this.selectorLabels,
+        ports: this.ports.map((p) => ({ name: p.name, port: p.number, targetPort: k8s.IntOrString.fromNumber(p.targetPort!), protocol: 'TCP' })),
+      },
+    });
+
+    const minAvailable = props.minAvailable ?? ((this.replicas ?? props.autoscaling!.minReplicas) >= 2 ? 1 : 0);
+    if (minAvailable > 0) {
+      new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
+        metadata,
+        spec: { minAvailable: k8s.IntOrString.fromNumber(minAvailable), selector: { matchLabels: this.selectorLabels } },
+      });
+    }
+
+    if (props.autoscaling) {
+      new k8s.KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
+        metadata,
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: this.serviceName },
+          minReplicas: props.autoscaling.minReplicas,
+          maxReplicas: props.autoscaling.maxReplicas,
+          metrics: [
+            {
+              type: 'Resource',
+              resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: props.autoscaling.targetCpuUtilizationPercent ?? 80 } },
+            },
+          ],
+        },
+      });
+    }
+  }
+
+  /**
+   * Creates a Role that lets the gateway's service account read the Secrets of its namespace, and binds it
+   * (Istio's "SDS" role: istiod serves a `credentialName` to a gateway only if the gateway may read that Secret).
+   */
+  public grantCredentialAccess(): void {
+    if (this.credentialAccess) {
+      return;
+    }
+    this.credentialAccess = true;
+    const metadata = { name: `${this.serviceName}-sds`, namespace: this.namespace, labels: this.commonLabels() };
+    new k8s.KubeRole(this, 'CredentialReader', {
+      metadata,
+      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'watch', 'list'] }],
+    });
+    new k8s.KubeRoleBinding(this, 'CredentialReaderBinding', {
+      metadata,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: metadata.name },
+      subjects: [{ kind: 'ServiceAccount', name: this.serviceName, namespace: this.namespace }],
+    });
+  }
+
+  private commonLabels(): { [key: string]: string } {
+    return { ...this.podLabels, 'app.kubernetes.io/name': this.serviceName, 'app.kubernetes.io/component': 'egress-gateway' };
+  }
+
+  private spreadConstraints() {
+    const labelSelector = { matchLabels: this.selectorLabels };
+    return [
+      { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector },
+      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector },
+    ];
+  }
+
+  private validateScaling(props: EgressGatewayProps): number | undefined {
+    if (props.autoscaling && props.replicas !== undefined) {
+      fieldError(this, 'replicas', `set either replicas (${props.replicas}) or autoscaling, not both: the autoscaler owns the replica count`);
+    }
+    const minAvailable = props.minAvailable;
+    if (minAvailable !== undefined && (!Number.isInteger(minAvailable) || minAvailable < 0)) {
+      fieldError(this, 'minAvailable', `${minAvailable} must be a whole number >= 0 (0 means no PodDisruptionBudget)`);
+    }
+    if (props.autoscaling) {
+      const { minReplicas, maxReplicas, targetCpuUtilizationPercent } = props.autoscaling;
+      if (!Number.isInteger(minReplicas) || minReplicas < 1) {
+        fieldError(this, 'autoscaling.minReplicas', `${minReplicas} must be a whole number >= 1 (2 or more for high availability)`);
+      }
+      if (!Number.isInteger(maxReplicas) || maxReplicas < minReplicas) {
+        fieldError(this, 'autoscaling.maxReplicas', `${maxReplicas} must be a whole number >= minReplicas (${minReplicas})`);
+      }
+      if (targetCpuUtilizationPercent !== undefined && (!Number.isInteger(targetCpuUtilizationPercent) || targetCpuUtilizationPercent < 1)) {
+        fieldError(this, 'autoscaling.targetCpuUtilizationPercent', `${targetCpuUtilizationPercent} must be a whole number of percent >= 1`);
+      }
+      if (minAvailable !== undefined && minAvailable >= minReplicas) {
+        fieldError(
+          this,
+          'minAvailable',
+          `${minAvailable} must be below autoscaling.minReplicas (${minReplicas}), otherwise the PodDisruptionBudget blocks every eviction and node drains hang; lower it or raise minReplicas`,
+        );
+      }
+      return undefined;
+    }
+    const replicas = props.replicas ?? 2;
+    if (!Number.isInteger(replicas) || replicas < 1) {
+      fieldError(this, 'replicas', `${replicas} must be a whole number >= 1 (2 or more for high availability)`);
+    }
+    if (minAvailable !== undefined && minAvailable > 0 && minAvailable >= replicas) {
+      fieldError(
+        this,
+        'minAvailable',
+        `${minAvailable} must be below replicas (${replicas}), otherwise the PodDisruptionBudget blocks every eviction and node drains hang; lower it, raise replicas, or set 0 for no budget`,
+      );
+    }
+    return replicas;
+  }
+}
+
+class ImportedEgressGateway extends EgressGatewayBase {
+  public readonly namespace: string;
+  public readonly serviceName: string;
+  public readonly ports: EgressPort[];
+  public readonly identity?: WorkloadIdentity;
+  public readonly mesh: MeshSettings;
+  protected readonly podLabels: { [key: string]: string };
+
+  public constructor(scope: Construct, id: string, attrs: EgressGatewayAttributes) {
+    super(scope, id);
+    this.mesh = attrs.mesh ?? MeshSettings.defaults();
+    this.namespace = inField(this, 'namespace', () => validateDnsLabel(attrs.namespace, 'namespace'));
+    this.serviceName = inField(this, 'serviceName', () => validateDnsLabel(attrs.serviceName, 'service name'));
+    this.podLabels = inField(this, 'selectorLabels', () => WorkloadSelector.fromLabels(attrs.selectorLabels).labels);
+    this.identity =
+      attrs.serviceAccountName === undefined
+        ? undefined
+        : inField(this, 'serviceAccountName', () => WorkloadIdentity.serviceAccount(this.namespace, validateDnsSubdomain(attrs.serviceAccountName!, 'service account name')));
+    if (!attrs.ports || attrs.ports.length === 0) {
+      fieldError(this, 'ports', 'an existing gateway needs at least one port; list its Service ports (e.g. EgressPort.tls(443, { targetPort: 8443 }))');
+    }
+    this.ports = gatewayPorts(this, attrs.ports);
+  }
+
+  public grantCredentialAccess(): void {
+    // The installation that created the gateway owns its RBAC (Istio's Helm chart creates the SDS Role).
+  }
+}
+
+/** Validates gateway ports and fills in target ports (443 -> 8443 below 1024). */
+function gatewayPorts(scope: IConstruct, ports: EgressPort[] | undefined): EgressPort[] {
+  const given = ports ?? [EgressPort.tls(443)];
+  if (given.length === 0) {
+    fieldError(scope, 'ports', 'at least one port is required, e.g. EgressPort.tls(443)');
+  }
+  const result = given.map((port, i) => {
+    requirePresent(port, `${scope.node.path}: ports[${i}]`);
+    if (protocolFromPortName(port.name) !== port.protocol) {
+      fieldError(
+        scope,
+        `ports[${i}]`,
+        `port name "${port.name}" does not start with its protocol: Istio reads a Service port's protocol from the name; use e.g. "${port.protocol.toLowerCase()}-${port.number}"`,
+      );
+    }
+    const targetPort = port.targetPort ?? (port.number < 1024 ? port.number + 8000 : port.number);
+    return EgressPort.of({ number: port.number, protocol: port.protocol, name: port.name, targetPort });
+  });
+  inField(scope, 'ports', () => validateUniquePorts(result, 'ports'));
+  const targets = new Map<number, number>();
+  result.forEach((p, i) => {
+    const other = targets.get(p.targetPort!);
+    if (other !== undefined) {
+      fieldError(scope, `ports[${i}]`, `target port ${p.targetPort} is already used by ports[${other}]; each Service port needs its own pod port`);
+    }
+    targets.set(p.targetPort!, i);
+  });
+  return result;
+}
+
+function toKubeResources(resources: plus.ContainerResources | undefined): plus.k8s.ResourceRequirements {
+  const q = (v: string) => k8s.Quantity.fromString(v);
+  if (!resources) {
+    return { requests: { cpu: q('100m'), memory: q('128Mi') }, limits: { cpu: q('2000m'), memory: q('1024Mi') } };
+  }
+  const requests: { [key: string]: plus.k8s.Quantity } = {};
+  const limits: { [key: string]: plus.k8s.Quantity } = {};
+  if (resources.cpu?.request) requests.cpu = q(resources.cpu.request.amount);
+  if (resources.cpu?.limit) limits.cpu = q(resources.cpu.limit.amount);
+  if (resources.memory?.request) requests.memory = q(`${resources.memory.request.toMebibytes()}Mi`);
+  if (resources.memory?.limit) limits.memory = q(`${resources.memory.limit.toMebibytes()}Mi`);
+  if (resources.ephemeralStorage?.request) requests['ephemeral-storage'] = q(`${resources.ephemeralStorage.request.toMebibytes()}Mi`);
+  if (resources.ephemeralStorage?.limit) limits['ephemeral-storage'] = q(`${resources.ephemeralStorage.limit.toMebibytes()}Mi`);
+  return {
+    requests: Object.keys(requests).length > 0 ? requests : undefined,
+    limits: Object.keys(limits).length > 0 ? limits : undefined,
+  };
+}
