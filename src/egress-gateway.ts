@@ -1,5 +1,7 @@
 import * as plus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
+import { PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../imports/security.istio.io';
+import { Telemetry } from '../imports/telemetry.istio.io';
 import { validateDnsLabel, validateDnsSubdomain } from './dns';
 import { fieldError, inField, requirePresent } from './errors';
 import { WorkloadIdentity, WorkloadSelector } from './identity';
@@ -60,6 +62,32 @@ export interface IEgressGateway extends IConstruct {
    * @throws if the gateway has no such port
    */
   findPort(number: number): EgressPort;
+
+  /**
+   * Reserves a gateway port for one construct's listener configuration, so two constructs never program the same
+   * gateway port (their routes and EnvoyFilters would fight over it).
+   *
+   * @param number the Service port number
+   * @param claimant the construct that configures the port
+   * @returns the port
+   * @throws if the gateway has no such port, or another construct claimed it
+   */
+  claimPort(number: number, claimant: IConstruct): EgressPort;
+
+  /**
+   * Requires Istio mutual TLS for every connection to the gateway pods (PeerAuthentication `STRICT` with a selector
+   * for this gateway, in its namespace, named `<service>-strict-mtls`). Idempotent.
+   */
+  requireMutualTls(): void;
+
+  /**
+   * Turns on Envoy access logging for the gateway pods only (Telemetry with a selector for this gateway, in its
+   * namespace, named `<service>-access-log`; never mesh-wide). Idempotent.
+   *
+   * @param provider the extension provider to log with
+   * @default "envoy" (Istio's built-in stdout provider)
+   */
+  enableAccessLogging(provider?: string): void;
 }
 
 /**
@@ -238,6 +266,53 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
 
   public abstract grantCredentialAccess(): void;
 
+  private readonly claims = new Map<number, IConstruct>();
+  private mtlsRequired = false;
+  private accessLogProvider?: string;
+
+  public claimPort(number: number, claimant: IConstruct): EgressPort {
+    const port = this.findPort(number);
+    const owner = this.claims.get(number);
+    if (owner !== undefined && owner !== claimant) {
+      throw new Error(
+        `port ${number} of egress gateway ${this.namespace}/${this.serviceName} is already configured by "${owner.node.path}"; ` +
+          'give the gateway another port for this construct, or use another gateway',
+      );
+    }
+    this.claims.set(number, claimant);
+    return port;
+  }
+
+  public requireMutualTls(): void {
+    if (this.mtlsRequired) {
+      return;
+    }
+    this.mtlsRequired = true;
+    new PeerAuthentication(this, 'StrictMutualTls', {
+      metadata: { name: `${this.serviceName}-strict-mtls`, namespace: this.namespace },
+      spec: { selector: { matchLabels: this.selectorLabels }, mtls: { mode: PeerAuthenticationSpecMtlsMode.STRICT } },
+    });
+  }
+
+  public enableAccessLogging(provider: string = 'envoy'): void {
+    if (this.accessLogProvider !== undefined) {
+      if (this.accessLogProvider !== provider) {
+        throw new Error(
+          `access logging of egress gateway ${this.namespace}/${this.serviceName} already uses provider "${this.accessLogProvider}", not "${provider}"; use one provider`,
+        );
+      }
+      return;
+    }
+    if (typeof provider !== 'string' || provider.trim().length === 0) {
+      throw new Error(`access log provider ${JSON.stringify(provider)} must be the name of an Istio extension provider, e.g. "envoy"`);
+    }
+    this.accessLogProvider = provider;
+    new Telemetry(this, 'AccessLogging', {
+      metadata: { name: `${this.serviceName}-access-log`, namespace: this.namespace },
+      spec: { selector: { matchLabels: this.selectorLabels }, accessLogging: [{ providers: [{ name: provider }] }] },
+    });
+  }
+
   public findPort(number: number): EgressPort {
     const port = this.ports.find((p) => p.number === number);
     if (!port) {
@@ -288,6 +363,7 @@ export class EgressGateway extends EgressGatewayBase {
     this.mesh = props.mesh ?? MeshSettings.defaults();
     this.namespace = inField(this, 'namespace', () => validateDnsLabel(props.namespace ?? 'istio-egress', 'namespace'));
     this.serviceName = inField(this, 'name', () => validateDnsLabel(props.name ?? 'egress-gateway', 'gateway name'));
+    rejectRootNamespace(this, this.namespace, this.mesh);
     const instance = `${this.serviceName}.${this.namespace}`;
     if (instance.length > 63) {
       fieldError(this, 'name', `gateway name and namespace "${instance}" are ${instance.length} characters together; the pod label allows 63, shorten the name`);
@@ -467,6 +543,7 @@ class ImportedEgressGateway extends EgressGatewayBase {
     this.mesh = attrs.mesh ?? MeshSettings.defaults();
     this.namespace = inField(this, 'namespace', () => validateDnsLabel(attrs.namespace, 'namespace'));
     this.serviceName = inField(this, 'serviceName', () => validateDnsLabel(attrs.serviceName, 'service name'));
+    rejectRootNamespace(this, this.namespace, this.mesh);
     this.podLabels = inField(this, 'selectorLabels', () => WorkloadSelector.fromLabels(attrs.selectorLabels).labels);
     this.identity =
       attrs.serviceAccountName === undefined
@@ -480,6 +557,21 @@ class ImportedEgressGateway extends EgressGatewayBase {
 
   public grantCredentialAccess(): void {
     // The installation that created the gateway owns its RBAC (Istio's Helm chart creates the SDS Role).
+  }
+}
+
+/**
+ * Istio applies selector-scoped EnvoyFilters, AuthorizationPolicies, PeerAuthentications and Telemetry placed in its
+ * root namespace to matching pods of every namespace, so gateway configuration there could reach other gateways.
+ */
+function rejectRootNamespace(scope: IConstruct, namespace: string, mesh: MeshSettings): void {
+  if (namespace === mesh.rootNamespace) {
+    fieldError(
+      scope,
+      'namespace',
+      `"${namespace}" is Istio's root namespace: EnvoyFilters and policies placed there with a selector apply to matching pods of every namespace. ` +
+        'Run the egress gateway in a namespace of its own (e.g. "istio-egress"), or set MeshSettings.rootNamespace if your mesh uses another root namespace',
+    );
   }
 }
 

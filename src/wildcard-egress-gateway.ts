@@ -1,0 +1,582 @@
+import { Duration, Lazy } from 'cdk8s';
+import { Construct } from 'constructs';
+import * as net from '../imports/networking.istio.io';
+import * as sec from '../imports/security.istio.io';
+import { validateDnsLabel } from './dns';
+import { EgressGateway, IEgressGateway } from './egress-gateway';
+import { fieldError, inField, requirePresent } from './errors';
+import { ExternalHost, HostSet } from './host';
+import { authorizationSources, WorkloadIdentity } from './identity';
+import { MeshSettings } from './mesh';
+import { EgressPort, validatePortNumber } from './port';
+
+/**
+ * Which IP families the SNI forwarder's DNS cache resolves (Envoy `dns_lookup_family`).
+ *
+ * @see https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/cluster/v3/cluster.proto#enum-config-cluster-v3-cluster-dnslookupfamily
+ */
+export enum DnsLookupFamily {
+  /** IPv4 only (what Istio's own dynamic-forward-proxy builders use). */
+  V4_ONLY = 'V4_ONLY',
+  /** IPv6 only. */
+  V6_ONLY = 'V6_ONLY',
+  /** IPv4 if available, else IPv6. */
+  V4_PREFERRED = 'V4_PREFERRED',
+  /** IPv6 if available, else IPv4. */
+  AUTO = 'AUTO',
+  /** Both, IPv4 and IPv6 addresses. */
+  ALL = 'ALL',
+}
+
+/**
+ * Bounds of the DNS cache of the SNI forwarder (Envoy `dns_cache_config`). Every distinct allowed host name that
+ * clients connect to takes an entry; the bounds keep a client that connects to many names from exhausting the
+ * gateway.
+ *
+ * @see https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/common/dynamic_forward_proxy/v3/dns_cache.proto
+ */
+export interface SniDnsCacheOptions {
+  /**
+   * Most host names the cache holds; connections to further names fail until entries expire.
+   *
+   * @default 1024
+   */
+  readonly maxHosts?: number;
+
+  /**
+   * Most DNS lookups in flight at once (`dns_cache_circuit_breaker.max_pending_requests`).
+   *
+   * @default 1024
+   */
+  readonly maxPendingRequests?: number;
+
+  /**
+   * How long an unused host stays in the cache.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly hostTtl?: Duration;
+
+  /**
+   * IP families to resolve.
+   *
+   * @default DnsLookupFamily.V4_ONLY
+   */
+  readonly lookupFamily?: DnsLookupFamily;
+}
+
+/**
+ * Properties of a WildcardEgressGateway.
+ */
+export interface WildcardEgressGatewayProps {
+  /**
+   * The allow-list: external host names workloads may open TLS connections to, exact (`api.github.com`) or
+   * wildcard (`*.wikipedia.org`, any name ending in `.wikipedia.org`). More can be added with `addHost`. Hosts may
+   * not overlap (`*.a.com` and `b.a.com`): Istio rejects that in one VirtualService. The bare `*` is refused: Istio
+   * cannot route it from sidecars.
+   *
+   * @default - none yet; at least one must be added before synthesis
+   */
+  readonly hosts?: string[];
+
+  /**
+   * The egress gateway to forward through: an `EgressGateway` or an existing one
+   * (`EgressGateway.fromAttributes`). It must have a TLS port numbered like each of `ports`.
+   *
+   * @default - a new `EgressGateway` (child id `EgressGateway`) in namespace `istio-egress`, with one TLS port per entry of
+   * `ports`
+   */
+  readonly gateway?: IEgressGateway;
+
+  /**
+   * The TLS ports applications connect to external hosts on. Each uses the gateway port with the same number, and
+   * the gateway connects to the external host on the same port.
+   *
+   * @default [443]
+   */
+  readonly ports?: number[];
+
+  /**
+   * Base name of the generated Istio resources (a DNS-1123 label), unique in the gateway's namespace.
+   *
+   * @default "wildcard-egress"
+   */
+  readonly name?: string;
+
+  /**
+   * Who may use the gateway: the gateway's AuthorizationPolicy allows only these mTLS identities, and the routes,
+   * ServiceEntry and DestinationRule are exported only to their namespaces.
+   *
+   * @default - [WorkloadIdentity.anyInMesh()]: any workload with an Istio mTLS identity (out-of-mesh and plain-text
+   * clients are always refused); routes exported to all namespaces
+   */
+  readonly allowFrom?: WorkloadIdentity[];
+
+  /**
+   * Log every connection: the gateway's listener (Telemetry scoped to the gateway pods, never mesh-wide) and the SNI
+   * forwarder (its own access log, as Telemetry does not reach EnvoyFilter-made listeners).
+   *
+   * @default true
+   */
+  readonly accessLogging?: boolean;
+
+  /**
+   * Bounds of the SNI forwarder's DNS cache.
+   *
+   * @default - 1024 hosts, 1024 pending lookups, 5 minute TTL, IPv4 only
+   */
+  readonly dnsCache?: SniDnsCacheOptions;
+
+  /**
+   * Priority of the EnvoyFilter (higher applies later; Istio's default is 0).
+   *
+   * @default 10
+   */
+  readonly envoyFilterPriority?: number;
+
+  /**
+   * Apply the EnvoyFilter only to gateway proxies whose version matches this regular expression (e.g. `^1\.30.*`),
+   * so an Istio upgrade turns the forwarder off (connections fail closed) instead of applying it to an Envoy it was
+   * not tested with.
+   *
+   * @default - every proxy version
+   */
+  readonly proxyVersion?: string;
+
+  /**
+   * Mesh settings (cluster and trust domain).
+   *
+   * @default - the gateway's settings
+   */
+  readonly mesh?: MeshSettings;
+}
+
+const TCP_PROXY = 'envoy.filters.network.tcp_proxy';
+
+/** DNS cache options with defaults applied. */
+interface ResolvedDnsCache {
+  readonly maxHosts: number;
+  readonly maxPendingRequests: number;
+  readonly hostTtl: Duration;
+  readonly lookupFamily: DnsLookupFamily;
+}
+
+/**
+ * Wildcard TLS egress through one dedicated egress gateway that forwards each connection to the exact host named in
+ * its TLS SNI (an Envoy SNI dynamic forward proxy, built with EnvoyFilters).
+ *
+ * Istio routes egress to a wildcard domain (`*.wikipedia.org`) through a gateway only to one fixed upstream host;
+ * this construct makes the gateway connect to whichever allowed name the client asked for, the design of Istio's
+ * blog "Routing egress traffic to wildcard destinations" (2023), without that sample's flaws:
+ *
+ * - sidecars send matching TLS to the gateway over Istio mTLS (VirtualService + DestinationRule `ISTIO_MUTUAL`);
+ * - the gateway accepts only in-mesh mTLS clients (Gateway `ISTIO_MUTUAL`, PeerAuthentication `STRICT`) allowed by
+ *   its AuthorizationPolicy (`allowFrom`);
+ * - the host allow-list is checked twice: by the sidecar (VirtualService `sniHosts`) and by the gateway (the SNI
+ *   forwarder's `server_names`), from one list;
+ * - the EnvoyFilter is scoped to this gateway's pods and listener port, with an explicit priority, so it never
+ *   touches another gateway;
+ * - the gateway's own listener route points at an allowed host, not at a host that exists nowhere;
+ * - access logging is scoped to the gateway pods.
+ *
+ * Security notes: SNI is chosen by the client, so a client that owns its TLS stack can name an allowed host and
+ * connect to any IP that host resolves to, never elsewhere: the gateway resolves the SNI name itself. The Envoy
+ * SNI dynamic forward proxy filter is alpha. Pair with `EgressNetworkPolicy` so pods cannot bypass the gateway.
+ *
+ * @see https://istio.io/latest/blog/2023/egress-sni/
+ */
+export class WildcardEgressGateway extends Construct {
+  /** The egress gateway the traffic leaves through. */
+  public readonly gateway: IEgressGateway;
+
+  /** Base name of the generated resources. */
+  public readonly name: string;
+
+  /** The namespace of the generated Istio resources (the gateway's). */
+  public readonly namespace: string;
+
+  /** The TLS ports applications use. */
+  public readonly ports: number[];
+
+  /** Mesh settings in use. */
+  public readonly mesh: MeshSettings;
+
+  private readonly hostSet = new HostSet();
+  private readonly identities: WorkloadIdentity[];
+  private readonly gatewayPorts: EgressPort[];
+  private readonly dnsCache: ResolvedDnsCache;
+  private readonly accessLogging: boolean;
+
+  public constructor(scope: Construct, id: string, props: WildcardEgressGatewayProps = {}) {
+    super(scope, id);
+    this.name = inField(this, 'name', () => validateDnsLabel(props.name ?? 'wildcard-egress', 'name'));
+    this.ports = this.validatePorts(props.ports ?? [443]);
+    this.gateway =
+      props.gateway ??
+      new EgressGateway(this, 'EgressGateway', { mesh: props.mesh, ports: this.ports.map((p) => EgressPort.tls(p)) });
+    this.mesh = props.mesh ?? this.gateway.mesh;
+    this.namespace = this.gateway.namespace;
+    this.gatewayPorts = this.ports.map((p, i) =>
+      inField(this, `ports[${i}]`, () => {
+        const port = this.gateway.claimPort(p, this);
+        if (!port.isTls) {
+          throw new Error(`gateway port ${port} is not TLS; the gateway needs a TLS port ${p} (e.g. EgressPort.tls(${p}))`);
+        }
+        return port;
+      }),
+    );
+    this.identities = (props.allowFrom ?? [WorkloadIdentity.anyInMesh()]).map((identity, i) => requirePresent(identity, `${this.node.path}: allowFrom[${i}]`));
+    if (this.identities.length === 0) {
+      fieldError(this, 'allowFrom', 'an empty list would allow nobody; omit it to allow any in-mesh workload, or list identities');
+    }
+    this.dnsCache = this.validateDnsCache(props.dnsCache ?? {});
+    this.accessLogging = props.accessLogging ?? true;
+    const priority = props.envoyFilterPriority ?? 10;
+    if (!Number.isInteger(priority)) {
+      fieldError(this, 'envoyFilterPriority', `${priority} must be a whole number`);
+    }
+    if (props.proxyVersion !== undefined) {
+      inField(this, 'proxyVersion', () => validateRegex(props.proxyVersion!));
+    }
+
+    (props.hosts ?? []).forEach((h, i) => this.addHostAt(h, `hosts[${i}]`));
+    this.node.addValidation({
+      validate: () =>
+        this.hostSet.size === 0
+          ? ['hosts: the allow-list is empty, so the gateway would forward nothing; pass hosts or call addHost("*.example.com")']
+          : [],
+    });
+
+    this.gateway.requireMutualTls();
+    if (this.accessLogging) {
+      this.gateway.enableAccessLogging();
+    }
+
+    const metadata = (name: string) => ({ name, namespace: this.namespace, labels: { 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress', 'app.kubernetes.io/part-of': this.name } });
+    const exportTo = this.exportTo();
+    const gatewayHost = this.gateway.serviceFqdn;
+
+    new net.Gateway(this, 'Gateway', {
+      metadata: metadata(this.name),
+      spec: {
+        selector: this.gateway.selectorLabels,
+        servers: this.gatewayPorts.map((port) => ({
+          port: { number: port.number, name: `${port.name}-${this.name}`.slice(0, 63).replace(/-+$/, ''), protocol: 'TLS' },
+          // Only VirtualServices of this namespace may bind, and only for the name sidecars present as SNI.
+          hosts: [`./${gatewayHost}`],
+          tls: { mode: net.GatewaySpecServersTlsMode.ISTIO_UNDERSCORE_MUTUAL },
+        })),
+      },
+    });
+
+    new net.DestinationRule(this, 'GatewayDestinationRule', {
+      metadata: metadata(this.name),
+      spec: {
+        host: gatewayHost,
+        exportTo,
+        subsets: [
+          {
+            name: this.name,
+            trafficPolicy: { tls: { mode: net.DestinationRuleSpecSubsetsTrafficPolicyTlsMode.ISTIO_UNDERSCORE_MUTUAL, sni: gatewayHost } },
+          },
+        ],
+      },
+    });
+
+    new net.ServiceEntry(this, 'ServiceEntry', {
+      metadata: metadata(this.name),
+      spec: {
+        hosts: Lazy.any({ produce: () => this.hostSet.names }) as any,
+        exportTo,
+        location: net.ServiceEntrySpecLocation.MESH_UNDERSCORE_EXTERNAL,
+        // NONE: wildcard hosts cannot be resolved by istiod; the gateway resolves each SNI name itself.
+        resolution: net.ServiceEntrySpecResolution.NONE,
+        ports: this.ports.map((p) => ({ number: p, name: `tls-${p}`, protocol: 'TLS' })),
+      },
+    });
+
+    new net.VirtualService(this, 'MeshRoute', {
+      metadata: metadata(this.name),
+      spec: Lazy.any({
+        produce: (): net.VirtualServiceSpec => ({
+          hosts: this.hostSet.names,
+          exportTo,
+          gateways: ['mesh'],
+          tls: this.ports.map((p, i) => ({
+            match: [{ gateways: ['mesh'], port: p, sniHosts: this.hostSet.names }],
+            route: [{ destination: { host: gatewayHost, subset: this.name, port: { number: this.gatewayPorts[i].number } } }],
+          })),
+        }),
+      }) as any,
+    });
+
+    new net.VirtualService(this, 'GatewayRoute', {
+      metadata: metadata(`${this.name}-gateway`),
+      spec: Lazy.any({
+        produce: (): net.VirtualServiceSpec => ({
+          hosts: [gatewayHost],
+          exportTo: ['.'],
+          gateways: [this.name],
+          tcp: this.gatewayPorts.map((port, i) => ({
+            match: [{ gateways: [this.name], port: port.number }],
+            // Never used: the EnvoyFilter points this listener's tcp_proxy at the SNI forwarder. It names an allowed
+            // host so istiod keeps the listener and the route refers to a host that exists.
+            route: [{ destination: { host: this.hostSet.names[0] ?? gatewayHost, port: { number: this.ports[i] } } }],
+          })),
+        }),
+      }) as any,
+    });
+
+    new sec.AuthorizationPolicy(this, 'AuthorizationPolicy', {
+      metadata: metadata(this.name),
+      spec: {
+        selector: { matchLabels: this.gateway.selectorLabels },
+        action: sec.AuthorizationPolicySpecAction.ALLOW,
+        rules: [
+          {
+            from: authorizationSources(this.identities, this.mesh),
+            to: [{ operation: { ports: this.gatewayPorts.map((p) => String(p.targetPort ?? p.number)) } }],
+          },
+        ],
+      },
+    });
+
+    new net.EnvoyFilter(this, 'SniForwarder', {
+      metadata: metadata(`${this.name}-sni-forwarder`),
+      spec: Lazy.any({
+        produce: (): net.EnvoyFilterSpec => ({
+          workloadSelector: { labels: this.gateway.selectorLabels },
+          priority,
+          configPatches: this.envoyPatches(props.proxyVersion),
+        }),
+      }) as any,
+    });
+  }
+
+  /**
+   * Adds a host to the allow-list: an exact name (`api.github.com`) or a wildcard (`*.example.com`). Adding a host
+   * already listed does nothing.
+   *
+   * @throws if the host is invalid, is `*`, or overlaps a listed host
+   */
+  public addHost(host: string): void {
+    this.addHostAt(host, `addHost(${JSON.stringify(host)})`);
+  }
+
+  /** The allow-list, sorted: the exact list every generated resource carries. */
+  public get hosts(): string[] {
+    return this.hostSet.names;
+  }
+
+  /** The identities allowed to use the gateway. */
+  public get allowedIdentities(): WorkloadIdentity[] {
+    return [...this.identities];
+  }
+
+  private addHostAt(host: string, field: string): void {
+    inField(this, field, () => {
+      if (host === '*') {
+        throw new Error(
+          'Invalid host "*": Istio cannot route every host from sidecars (ServiceEntry and mesh VirtualService hosts reject "*"); ' +
+            'list the domains you need, e.g. "*.example.com"',
+        );
+      }
+      this.hostSet.add(ExternalHost.of(host));
+    });
+  }
+
+  private validatePorts(ports: number[]): number[] {
+    if (!Array.isArray(ports) || ports.length === 0) {
+      fieldError(this, 'ports', 'at least one TLS port is required, e.g. [443]');
+    }
+    const seen = new Map<number, number>();
+    ports.forEach((p, i) => {
+      inField(this, `ports[${i}]`, () => validatePortNumber(p));
+      if (seen.has(p)) {
+        fieldError(this, `ports[${i}]`, `port ${p} is already listed at ports[${seen.get(p)}]; list each port once`);
+      }
+      seen.set(p, i);
+    });
+    return [...ports];
+  }
+
+  private validateDnsCache(options: SniDnsCacheOptions): ResolvedDnsCache {
+    const positive = (value: number | undefined, field: string, fallback: number) => {
+      const v = value ?? fallback;
+      if (!Number.isInteger(v) || v < 1) {
+        fieldError(this, `dnsCache.${field}`, `${v} must be a whole number >= 1`);
+      }
+      return v;
+    };
+    const hostTtl = options.hostTtl ?? Duration.minutes(5);
+    if (hostTtl.toMilliseconds() < 1000) {
+      fieldError(this, 'dnsCache.hostTtl', `${hostTtl.toMilliseconds()} ms is too short; use at least Duration.seconds(1)`);
+    }
+    return {
+      maxHosts: positive(options.maxHosts, 'maxHosts', 1024),
+      maxPendingRequests: positive(options.maxPendingRequests, 'maxPendingRequests', 1024),
+      hostTtl,
+      lookupFamily: options.lookupFamily ?? DnsLookupFamily.V4_ONLY,
+    };
+  }
+
+  /** Export the mesh-facing resources only to the namespaces of the allowed identities (plus the gateway's). */
+  private exportTo(): string[] {
+    if (this.identities.some((i) => i.isAnyInMesh)) {
+      return ['*'];
+    }
+    const namespaces = [...new Set(this.identities.map((i) => i.namespace!))].filter((ns) => ns !== this.namespace).sort();
+    return ['.', ...namespaces];
+  }
+
+  private envoyName(suffix: string): string {
+    return `${this.name}_${suffix}`;
+  }
+
+  private envoyPatches(proxyVersion: string | undefined): net.EnvoyFilterSpecConfigPatches[] {
+    const match = (extra: Omit<net.EnvoyFilterSpecConfigPatchesMatch, 'context' | 'proxy'> = {}): net.EnvoyFilterSpecConfigPatchesMatch => ({
+      context: net.EnvoyFilterSpecConfigPatchesMatchContext.GATEWAY,
+      proxy: proxyVersion === undefined ? undefined : { proxyVersion },
+      ...extra,
+    });
+    const dnsCacheConfig = {
+      name: this.envoyName('dns_cache'),
+      dns_lookup_family: this.dnsCache.lookupFamily,
+      max_hosts: this.dnsCache.maxHosts,
+      host_ttl: `${this.dnsCache.hostTtl.toMilliseconds() / 1000}s`,
+      dns_cache_circuit_breaker: { max_pending_requests: this.dnsCache.maxPendingRequests },
+    };
+    const dfpCluster = this.envoyName('dynamic_forward_proxy_cluster');
+    const patches: net.EnvoyFilterSpecConfigPatches[] = [
+      {
+        // The upstream side: connects to the host the SNI forwarder resolved.
+        applyTo: net.EnvoyFilterSpecConfigPatchesApplyTo.CLUSTER,
+        match: match(),
+        patch: {
+          operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.ADD,
+          value: {
+            name: dfpCluster,
+            lb_policy: 'CLUSTER_PROVIDED',
+            cluster_type: {
+              name: 'envoy.clusters.dynamic_forward_proxy',
+              typed_config: {
+                '@type': 'type.googleapis.com/envoy.extensions.clusters.dynamic_forward_proxy.v3.ClusterConfig',
+                dns_cache_config: dnsCacheConfig,
+              },
+            },
+          },
+        },
+      },
+    ];
+    this.ports.forEach((externalPort, i) => {
+      const gatewayPort = this.gatewayPorts[i];
+      const sniCluster = this.envoyName(`sni_cluster_${externalPort}`);
+      const sniListener = this.envoyName(`sni_listener_${externalPort}`);
+      patches.push(
+        {
+          // An internal cluster that hands the decrypted-from-mTLS stream to the internal SNI listener.
+          applyTo: net.EnvoyFilterSpecConfigPatchesApplyTo.CLUSTER,
+          match: match(),
+          patch: {
+            operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.ADD,
+            value: {
+              name: sniCluster,
+              load_assignment: {
+                cluster_name: sniCluster,
+                endpoints: [{ lb_endpoints: [{ endpoint: { address: { envoy_internal_address: { server_listener_name: sniListener } } } }] }],
+              },
+            },
+          },
+        },
+        {
+          // The internal listener (reachable from nothing but sniCluster) that reads the application's SNI and
+          // forwards only allowed names.
+          applyTo: net.EnvoyFilterSpecConfigPatchesApplyTo.LISTENER,
+          match: match(),
+          patch: {
+            operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.ADD,
+            value: {
+              name: sniListener,
+              internal_listener: {},
+              listener_filters: [
+                {
+                  name: 'envoy.filters.listener.tls_inspector',
+                  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' },
+                },
+              ],
+              filter_chains: [
+                {
+                  filter_chain_match: { server_names: this.hostSet.names },
+                  filters: [
+                    {
+                      name: 'envoy.filters.network.sni_dynamic_forward_proxy',
+                      typed_config: {
+                        '@type': 'type.googleapis.com/envoy.extensions.filters.network.sni_dynamic_forward_proxy.v3.FilterConfig',
+                        port_value: externalPort,
+                        dns_cache_config: dnsCacheConfig,
+                      },
+                    },
+                    {
+                      name: TCP_PROXY,
+                      typed_config: {
+                        '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
+                        stat_prefix: this.envoyName(`sni_forwarder_${externalPort}`),
+                        cluster: dfpCluster,
+                        access_log: this.accessLogging ? [accessLog()] : undefined,
+                      },
+                    },
+                  ],
+                },
+              ],
+            },
+          },
+        },
+        {
+          // Point the gateway listener's tcp_proxy (after Istio mTLS termination) at the SNI forwarder. Scoped to
+          // this gateway's listener port only.
+          applyTo: net.EnvoyFilterSpecConfigPatchesApplyTo.NETWORK_UNDERSCORE_FILTER,
+          match: match({ listener: { portNumber: gatewayPort.targetPort ?? gatewayPort.number, filterChain: { filter: { name: TCP_PROXY } } } }),
+          patch: {
+            operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.MERGE,
+            value: {
+              name: TCP_PROXY,
+              typed_config: {
+                '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
+                cluster: sniCluster,
+              },
+            },
+          },
+        },
+      );
+    });
+    return patches;
+  }
+}
+
+/** The SNI forwarder's access log: what a TCP connection has (no HTTP fields). */
+function accessLog() {
+  return {
+    name: 'envoy.access_loggers.file',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
+      path: '/dev/stdout',
+      log_format: {
+        text_format_source: {
+          inline_string:
+            '[%START_TIME%] sni-forwarder %REQUESTED_SERVER_NAME% %RESPONSE_FLAGS% %CONNECTION_TERMINATION_DETAILS% ' +
+            '"%UPSTREAM_TRANSPORT_FAILURE_REASON%" %BYTES_RECEIVED% %BYTES_SENT% %DURATION% "%UPSTREAM_HOST%" ' +
+            '%UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS%\n',
+        },
+      },
+    },
+  };
+}
+
+function validateRegex(value: string): string {
+  try {
+    new RegExp(value);
+  } catch (e) {
+    throw new Error(`invalid regular expression ${JSON.stringify(value)} (${(e as Error).message}); e.g. "^1\\\\.30.*"`);
+  }
+  return value;
+}
