@@ -1,12 +1,12 @@
 import * as plus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
-import { PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../imports/security.istio.io';
-import { Telemetry } from '../imports/telemetry.istio.io';
 import { validateDnsLabel, validateDnsSubdomain } from './dns';
 import { fieldError, inField, requirePresent } from './errors';
 import { WorkloadIdentity, WorkloadSelector } from './identity';
 import { MeshSettings } from './mesh';
 import { EgressPort, protocolFromPortName, validateUniquePorts } from './port';
+import { PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../imports/security.istio.io';
+import { Telemetry } from '../imports/telemetry.istio.io';
 
 const k8s = plus.k8s;
 
@@ -368,7 +368,7 @@ export class EgressGateway extends EgressGatewayBase {
     if (instance.length > 63) {
       fieldError(this, 'name', `gateway name and namespace "${instance}" are ${instance.length} characters together; the pod label allows 63, shorten the name`);
     }
-    this.podLabels = { 'istio': this.serviceName, [GATEWAY_INSTANCE_LABEL]: instance };
+    this.podLabels = { istio: this.serviceName, [GATEWAY_INSTANCE_LABEL]: instance };
     this.identity = WorkloadIdentity.serviceAccount(this.namespace, this.serviceName);
     this.ports = gatewayPorts(this, props.ports);
     this.replicas = this.validateScaling(props);

@@ -4,3 +4,4 @@ export { EgressPort, EgressPortOptions, EgressPortProps, Protocol } from './port
 export { WorkloadIdentity, WorkloadSelector } from './identity';
 export { MeshSettings, MeshSettingsProps } from './mesh';
 export { EgressGateway, EgressGatewayAttributes, EgressGatewayAutoscaling, EgressGatewayBase, EgressGatewayProps, IEgressGateway } from './egress-gateway';
+export { DnsLookupFamily, SniDnsCacheOptions, WildcardEgressGateway, WildcardEgressGatewayProps } from './wildcard-egress-gateway';

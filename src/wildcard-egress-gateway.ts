@@ -1,7 +1,5 @@
 import { Duration, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import * as net from '../imports/networking.istio.io';
-import * as sec from '../imports/security.istio.io';
 import { validateDnsLabel } from './dns';
 import { EgressGateway, IEgressGateway } from './egress-gateway';
 import { fieldError, inField, requirePresent } from './errors';
@@ -9,6 +7,8 @@ import { ExternalHost, HostSet } from './host';
 import { authorizationSources, WorkloadIdentity } from './identity';
 import { MeshSettings } from './mesh';
 import { EgressPort, validatePortNumber } from './port';
+import * as net from '../imports/networking.istio.io';
+import * as sec from '../imports/security.istio.io';
 
 /**
  * Which IP families the SNI forwarder's DNS cache resolves (Envoy `dns_lookup_family`).
@@ -461,7 +461,7 @@ export class WildcardEgressGateway extends Construct {
               name: 'envoy.clusters.dynamic_forward_proxy',
               typed_config: {
                 '@type': 'type.googleapis.com/envoy.extensions.clusters.dynamic_forward_proxy.v3.ClusterConfig',
-                dns_cache_config: dnsCacheConfig,
+                'dns_cache_config': dnsCacheConfig,
               },
             },
           },
@@ -512,17 +512,17 @@ export class WildcardEgressGateway extends Construct {
                       name: 'envoy.filters.network.sni_dynamic_forward_proxy',
                       typed_config: {
                         '@type': 'type.googleapis.com/envoy.extensions.filters.network.sni_dynamic_forward_proxy.v3.FilterConfig',
-                        port_value: externalPort,
-                        dns_cache_config: dnsCacheConfig,
+                        'port_value': externalPort,
+                        'dns_cache_config': dnsCacheConfig,
                       },
                     },
                     {
                       name: TCP_PROXY,
                       typed_config: {
                         '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
-                        stat_prefix: this.envoyName(`sni_forwarder_${externalPort}`),
-                        cluster: dfpCluster,
-                        access_log: this.accessLogging ? [accessLog()] : undefined,
+                        'stat_prefix': this.envoyName(`sni_forwarder_${externalPort}`),
+                        'cluster': dfpCluster,
+                        'access_log': this.accessLogging ? [accessLog()] : undefined,
                       },
                     },
                   ],
@@ -542,7 +542,7 @@ export class WildcardEgressGateway extends Construct {
               name: TCP_PROXY,
               typed_config: {
                 '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
-                cluster: sniCluster,
+                'cluster': sniCluster,
               },
             },
           },
@@ -559,8 +559,8 @@ function accessLog() {
     name: 'envoy.access_loggers.file',
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
-      path: '/dev/stdout',
-      log_format: {
+      'path': '/dev/stdout',
+      'log_format': {
         text_format_source: {
           inline_string:
             '[%START_TIME%] sni-forwarder %REQUESTED_SERVER_NAME% %RESPONSE_FLAGS% %CONNECTION_TERMINATION_DETAILS% ' +

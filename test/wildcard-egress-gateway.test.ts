@@ -1,7 +1,7 @@
 import { Duration, Testing } from 'cdk8s';
 import * as fc from 'fast-check';
-import { DnsLookupFamily, EgressGateway, EgressPort, WildcardEgressGateway, WorkloadIdentity } from '../src';
 import { WildcardEgressExample } from '../examples/wildcard-egress/chart';
+import { DnsLookupFamily, EgressGateway, EgressPort, WildcardEgressGateway, WorkloadIdentity } from '../src';
 import { synthValid } from './schema';
 
 const byKind = (objects: any[], kind: string) => objects.filter((o) => o.kind === kind);
