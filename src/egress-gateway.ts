@@ -252,6 +252,10 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
   /** The labels of the gateway pods that select them. */
   protected abstract readonly podLabels: { [key: string]: string };
 
+  private readonly claims = new Map<number, IConstruct>();
+  private mtlsRequired = false;
+  private accessLogProvider?: string;
+
   public get selectorLabels(): { [key: string]: string } {
     return { ...this.podLabels };
   }
@@ -265,10 +269,6 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
   }
 
   public abstract grantCredentialAccess(): void;
-
-  private readonly claims = new Map<number, IConstruct>();
-  private mtlsRequired = false;
-  private accessLogProvider?: string;
 
   public claimPort(number: number, claimant: IConstruct): EgressPort {
     const port = this.findPort(number);
