@@ -4,6 +4,7 @@ import { validateDnsLabel, validateDnsSubdomain } from './dns';
 import { fieldError, inField, requirePresent } from './errors';
 import { WorkloadIdentity, WorkloadSelector } from './identity';
 import { MeshSettings } from './mesh';
+import { EgressPathConfig, IEgressPath } from './egress-path';
 import { EgressPort, protocolFromPortName, validateUniquePorts } from './port';
 import { PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../imports/security.istio.io';
 import { Telemetry } from '../imports/telemetry.istio.io';
@@ -18,7 +19,7 @@ const k8s = plus.k8s;
  * Constructs that route through a gateway read everything they need from here, so a namespace, label or port is
  * never typed twice.
  */
-export interface IEgressGateway extends IConstruct {
+export interface IEgressGateway extends IConstruct, IEgressPath {
   /** The namespace of the gateway's pods and Service. */
   readonly namespace: string;
 
@@ -269,6 +270,13 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
   }
 
   public abstract grantCredentialAccess(): void;
+
+  /**
+   * The gateway pods on all their ports; no external port (the constructs routing through the gateway know those).
+   */
+  public toEgressPathConfig(): EgressPathConfig {
+    return { namespace: this.namespace, podLabels: this.selectorLabels, podPorts: this.ports.map((p) => p.targetPort ?? p.number), externalPorts: [] };
+  }
 
   public claimPort(number: number, claimant: IConstruct): EgressPort {
     const port = this.findPort(number);

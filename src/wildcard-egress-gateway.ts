@@ -2,6 +2,7 @@ import { Duration, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { validateDnsLabel } from './dns';
 import { EgressGateway, IEgressGateway } from './egress-gateway';
+import { EgressPathConfig, IEgressPath } from './egress-path';
 import { fieldError, inField, requirePresent } from './errors';
 import { ExternalHost, HostSet } from './host';
 import { authorizationSources, WorkloadIdentity } from './identity';
@@ -185,7 +186,7 @@ interface ResolvedDnsCache {
  *
  * @see https://istio.io/latest/blog/2023/egress-sni/
  */
-export class WildcardEgressGateway extends Construct {
+export class WildcardEgressGateway extends Construct implements IEgressPath {
   /** The egress gateway the traffic leaves through. */
   public readonly gateway: IEgressGateway;
 
@@ -361,6 +362,18 @@ export class WildcardEgressGateway extends Construct {
    */
   public addHost(host: string): void {
     this.addHostAt(host, `addHost(${JSON.stringify(host)})`);
+  }
+
+  /**
+   * The gateway pods on the listener ports this construct uses, and the TLS ports they connect to outside.
+   */
+  public toEgressPathConfig(): EgressPathConfig {
+    return {
+      namespace: this.namespace,
+      podLabels: this.gateway.selectorLabels,
+      podPorts: this.gatewayPorts.map((p) => p.targetPort ?? p.number),
+      externalPorts: [...this.ports],
+    };
   }
 
   /** The allow-list, sorted: the exact list every generated resource carries. */

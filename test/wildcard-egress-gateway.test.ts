@@ -296,3 +296,18 @@ describe('WildcardEgressGateway | bad input', () => {
     expect(() => new EgressGateway(chart, 'gw4', { replicas: 1, minAvailable: 1 })).toThrow('test/gw4: minAvailable: 1 must be below replicas (1)');
   });
 });
+
+describe('WildcardEgressGateway | as an egress path', () => {
+  test('gives the gateway pods, the listener pod ports it uses and the external ports', () => {
+    const chart = Testing.chart();
+    const gateway = new EgressGateway(chart, 'gw', { ports: [EgressPort.tls(443), EgressPort.tls(9443), EgressPort.http(80)] });
+    const wildcard = new WildcardEgressGateway(chart, 'wc', { gateway, hosts: ['*.example.com'], ports: [443, 9443] });
+    expect(wildcard.toEgressPathConfig()).toEqual({
+      namespace: 'istio-egress',
+      podLabels: gateway.selectorLabels,
+      podPorts: [8443, 9443],
+      externalPorts: [443, 9443],
+    });
+    expect(gateway.toEgressPathConfig()).toEqual({ namespace: 'istio-egress', podLabels: gateway.selectorLabels, podPorts: [8443, 9443, 8080], externalPorts: [] });
+  });
+});
