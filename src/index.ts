@@ -3,5 +3,6 @@ export { ExternalHost, ExternalHostOptions, HostSet } from './host';
 export { EgressPort, EgressPortOptions, EgressPortProps, Protocol } from './port';
 export { WorkloadIdentity, WorkloadSelector } from './identity';
 export { MeshSettings, MeshSettingsProps } from './mesh';
+export { EgressPathConfig, IEgressPath } from './egress-path';
 export { EgressGateway, EgressGatewayAttributes, EgressGatewayAutoscaling, EgressGatewayBase, EgressGatewayProps, IEgressGateway } from './egress-gateway';
 export { DnsLookupFamily, SniDnsCacheOptions, WildcardEgressGateway, WildcardEgressGatewayProps } from './wildcard-egress-gateway';
