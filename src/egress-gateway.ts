@@ -33,8 +33,9 @@ export interface IEgressGateway extends IConstruct, IEgressPath {
   readonly selectorLabels: { [key: string]: string };
 
   /**
-   * The gateway's Service ports. `number` is the Service port sidecars connect to; `targetPort` is the port the
-   * gateway pods listen on (what an Istio `Gateway` server and a NetworkPolicy name).
+   * The gateway's Service ports. `number` is the Service port sidecars connect to and what an Istio `Gateway`
+   * server names (istiod binds the listener on the matching target port); `targetPort` is the port the gateway pods
+   * listen on (what EnvoyFilter listener matches, AuthorizationPolicy ports and NetworkPolicies name).
    */
   readonly ports: EgressPort[];
 
@@ -275,7 +276,8 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
    * The gateway pods on all their ports; no external port (the constructs routing through the gateway know those).
    */
   public toEgressPathConfig(): EgressPathConfig {
-    return { namespace: this.namespace, podLabels: this.selectorLabels, podPorts: this.ports.map((p) => p.targetPort ?? p.number), externalPorts: [] };
+    const podPorts = this.ports.map((p) => p.targetPort ?? p.number);
+    return { namespace: this.namespace, podLabels: this.selectorLabels, podPorts, externalPorts: [] };
   }
 
   public claimPort(number: number, claimant: IConstruct): EgressPort {

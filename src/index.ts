@@ -6,3 +6,6 @@ export { MeshSettings, MeshSettingsProps } from './mesh';
 export { EgressPathConfig, IEgressPath } from './egress-path';
 export { EgressGateway, EgressGatewayAttributes, EgressGatewayAutoscaling, EgressGatewayBase, EgressGatewayProps, IEgressGateway } from './egress-gateway';
 export { DnsLookupFamily, SniDnsCacheOptions, WildcardEgressGateway, WildcardEgressGatewayProps } from './wildcard-egress-gateway';
+export { AmbientEgressWaypoint, AmbientEgressWaypointProps, EgressWaypointAttributes, EgressWaypointHost, EgressWaypointHostOptions, EgressWaypointHostProps, IEgressWaypoint, WaypointAllowOptions, WaypointAllowProps, WaypointHostResolution, WaypointTlsOrigination, WaypointTlsOriginationOptions } from './ambient-egress-waypoint';
+export { IstioVersion } from './istio-version';
+export { InsecureOriginationOptions, MutualOriginationOptions, OriginationHostOptions, OriginationTls, SimpleOriginationOptions, TlsOriginationEgress, TlsOriginationEgressProps, TrustedCa } from './tls-origination-egress';
