@@ -1,0 +1,870 @@
+import { Chart, Lazy } from 'cdk8s';
+import { Construct, IConstruct } from 'constructs';
+import { validateDnsLabel, validateDnsSubdomain } from './dns';
+import { EgressGateway, IEgressGateway } from './egress-gateway';
+import { EgressPathConfig, IEgressPath } from './egress-path';
+import { fieldError, inField, requirePresent } from './errors';
+import { ExternalHost, HostSet } from './host';
+import { authorizationSources, WorkloadIdentity } from './identity';
+import { MeshSettings } from './mesh';
+import { dnsLabelName, hostToDnsLabel } from './names';
+import { EgressPort, Protocol, validatePortNumber } from './port';
+import * as net from '../imports/networking.istio.io';
+import * as sec from '../imports/security.istio.io';
+
+/** Annotation that records why an origination does not verify the server (`OriginationTls.insecureWithoutVerification`). */
+const INSECURE_REASON_ANNOTATION = 'cdk8s-istio-egress/insecure-skip-verify-reason';
+
+/**
+ * The certificate authorities the egress gateway trusts when it verifies the external server's certificate during
+ * TLS origination (DestinationRule `tls.caCertificates` or `tls.credentialName`).
+ *
+ * @see https://istio.io/latest/docs/reference/config/networking/destination-rule/#ClientTLSSettings
+ */
+export class TrustedCa {
+  /**
+   * The CA bundle of the gateway proxy's operating system (the public web PKI). Istio 1.30 verifies the server
+   * against it when `caCertificates` is empty; older Istio versions (before `VERIFY_CERTIFICATE_AT_CLIENT` became the
+   * default) did not verify at all, so run Istio 1.30 or later. `istioctl analyze` reports IST0129 for such a rule
+   * ("no caCertificates are set"): expected, as the system bundle is used.
+   */
+  public static systemRoots(): TrustedCa {
+    return new TrustedCa(undefined, undefined, undefined);
+  }
+
+  /**
+   * A PEM bundle at a path inside the gateway pods (`caCertificates`). The file must be mounted into the gateway pods
+   * by their installation; `EgressGateway` mounts no files, so prefer `TrustedCa.fromSecret`.
+   *
+   * @param path absolute path of the PEM file in the gateway container, e.g. `/etc/istio/egress-ca/ca.crt`
+   */
+  public static fromFile(path: string): TrustedCa {
+    return new TrustedCa(path, undefined, undefined);
+  }
+
+  /**
+   * The CA in a Kubernetes Secret (`credentialName`): key `ca.crt` (or `cacert`). Istio reads the Secret from the
+   * namespace of the proxy that originates TLS, so the Secret must be in the egress gateway's namespace; the
+   * construct lets the gateway read Secrets of its namespace (`grantCredentialAccess`).
+   *
+   * @param secretName the Secret's name
+   * @param namespace the Secret's namespace, if you want it checked against the gateway's
+   */
+  public static fromSecret(secretName: string, namespace?: string): TrustedCa {
+    return new TrustedCa(undefined, secretName, namespace);
+  }
+
+  /** @internal */
+  public readonly _file?: string;
+
+  /** @internal */
+  public readonly _secretName?: string;
+
+  /** @internal */
+  public readonly _secretNamespace?: string;
+
+  private constructor(file: string | undefined, secretName: string | undefined, secretNamespace: string | undefined) {
+    this._file = file;
+    this._secretName = secretName;
+    this._secretNamespace = secretNamespace;
+  }
+
+  /** `system roots`, `file /path` or `secret name`, for messages. */
+  public toString(): string {
+    if (this._file !== undefined) {
+      return `file ${this._file}`;
+    }
+    return this._secretName !== undefined ? `secret ${this._secretName}` : 'system roots';
+  }
+}
+
+/**
+ * Options for `OriginationTls.simple`.
+ */
+export interface SimpleOriginationOptions {
+  /**
+   * The CAs that must have signed the server's certificate.
+   *
+   * @default TrustedCa.systemRoots()
+   */
+  readonly ca?: TrustedCa;
+
+  /**
+   * Names the server certificate must carry (DestinationRule `subjectAltNames`). With `sni` set, Istio does not check
+   * the host name unless this list is given (`cluster_tls.go`), so the default is never empty.
+   *
+   * @default - the external host name
+   */
+  readonly subjectAltNames?: string[];
+}
+
+/**
+ * Options for `OriginationTls.mutual`.
+ */
+export interface MutualOriginationOptions {
+  /**
+   * The Kubernetes Secret holding the client certificate the gateway presents and the CA that verifies the server:
+   * a `kubernetes.io/tls` Secret with `tls.crt`, `tls.key` and `ca.crt` (or a generic one with `cert`, `key`,
+   * `cacert`). Istio does not allow a CA file beside `credentialName`, so the server is verified against the Secret's
+   * `ca.crt`; without it the gateway gets no validation context and the connection fails.
+   */
+  readonly credentialName: string;
+
+  /**
+   * The namespace of the Secret. Istio reads `credentialName` Secrets from the namespace of the proxy that uses them,
+   * the egress gateway's; given only so a wrong namespace fails at synth time instead of at run time.
+   *
+   * @default - the egress gateway's namespace
+   */
+  readonly credentialNamespace?: string;
+
+  /**
+   * Names the server certificate must carry.
+   *
+   * @default - the external host name
+   */
+  readonly subjectAltNames?: string[];
+}
+
+/**
+ * Options for `OriginationTls.insecureWithoutVerification`.
+ */
+export interface InsecureOriginationOptions {
+  /**
+   * Why the server's certificate is not verified (e.g. "lab server with a self-signed certificate, ticket OPS-123").
+   * Written to the DestinationRule's `cdk8s-istio-egress/insecure-skip-verify-reason` annotation for reviewers.
+   */
+  readonly reason: string;
+}
+
+enum OriginationMode {
+  SIMPLE = 'SIMPLE',
+  MUTUAL = 'MUTUAL',
+  INSECURE = 'INSECURE',
+}
+
+/**
+ * How the egress gateway originates TLS to the external host: which certificate it presents (none, or a client
+ * certificate for mutual TLS) and how it verifies the server.
+ *
+ * Every mode sends the host name as SNI. The verifying modes also check the server certificate against the host
+ * name (`subjectAltNames`, by default the host): Istio skips that check when `sni` is set and no names are given.
+ *
+ * @see https://istio.io/latest/docs/tasks/traffic-management/egress/egress-gateway-tls-origination/
+ * @see https://istio.io/latest/docs/reference/config/networking/destination-rule/#ClientTLSSettings
+ */
+export class OriginationTls {
+  /**
+   * TLS (DestinationRule `mode: SIMPLE`): the gateway verifies the server's certificate against the system roots or
+   * the given CA, and its names against the host.
+   */
+  public static simple(options: SimpleOriginationOptions = {}): OriginationTls {
+    const ca = options?.ca ?? TrustedCa.systemRoots();
+    return new OriginationTls(OriginationMode.SIMPLE, ca, undefined, undefined, options?.subjectAltNames, undefined);
+  }
+
+  /**
+   * Mutual TLS (DestinationRule `mode: MUTUAL`): the gateway also presents the client certificate from a Kubernetes
+   * Secret in its namespace (`credentialName`), and verifies the server against the Secret's `ca.crt`. The construct
+   * lets the gateway read Secrets of its namespace (`grantCredentialAccess`).
+   *
+   * @see https://istio.io/latest/docs/tasks/traffic-management/egress/egress-gateway-tls-origination/#perform-mutual-tls-origination-with-an-egress-gateway
+   */
+  public static mutual(options: MutualOriginationOptions): OriginationTls {
+    return new OriginationTls(
+      OriginationMode.MUTUAL,
+      undefined,
+      options?.credentialName,
+      options?.credentialNamespace,
+      options?.subjectAltNames,
+      undefined,
+    );
+  }
+
+  /**
+   * TLS without any check of the server's certificate (`insecureSkipVerify: true`): anyone on the path between the
+   * gateway and the host can impersonate the host and read the traffic. Only for test servers whose certificate
+   * cannot be verified; the reason is required and recorded on the DestinationRule.
+   */
+  public static insecureWithoutVerification(options: InsecureOriginationOptions): OriginationTls {
+    return new OriginationTls(OriginationMode.INSECURE, undefined, undefined, undefined, undefined, options?.reason);
+  }
+
+  private constructor(
+    private readonly mode: OriginationMode,
+    private readonly ca: TrustedCa | undefined,
+    private readonly credentialName: string | undefined,
+    private readonly credentialNamespace: string | undefined,
+    private readonly subjectAltNames: string[] | undefined,
+    private readonly reason: string | undefined,
+  ) {}
+
+  /** Whether the gateway checks the server's certificate (false only for `insecureWithoutVerification`). */
+  public get verifiesServer(): boolean {
+    return this.mode !== OriginationMode.INSECURE;
+  }
+
+  /** Whether the gateway presents a client certificate (`mutual`). */
+  public get presentsClientCertificate(): boolean {
+    return this.mode === OriginationMode.MUTUAL;
+  }
+
+  /**
+   * Checks the settings for a gateway in `gatewayNamespace`; messages name the field below `tls`.
+   *
+   * @internal
+   */
+  public _validate(gatewayNamespace: string): void {
+    if (this.mode === OriginationMode.INSECURE) {
+      if (typeof this.reason !== 'string' || this.reason.trim().length === 0) {
+        throw new Error(
+          'reason: insecureWithoutVerification needs a reason (why the server certificate cannot be verified); ' +
+            'prefer OriginationTls.simple({ ca: TrustedCa.fromSecret("...") }) with the server\'s CA',
+        );
+      }
+      return;
+    }
+    if (this.mode === OriginationMode.MUTUAL) {
+      if (this.credentialName === undefined || this.credentialName === null || this.credentialName === '') {
+        throw new Error(
+          `credentialName: mutual TLS needs the client certificate: the name of a Kubernetes Secret in the gateway's namespace ("${gatewayNamespace}") ` +
+            'with tls.crt, tls.key and ca.crt, e.g. OriginationTls.mutual({ credentialName: "client-credential" })',
+        );
+      }
+      prefixed('credentialName', () => validateDnsSubdomain(this.credentialName!, 'credentialName'));
+      checkSecretNamespace('credentialNamespace', this.credentialName, this.credentialNamespace, gatewayNamespace);
+    }
+    if (this.ca?._file !== undefined) {
+      const file = this.ca._file;
+      if (typeof file !== 'string' || !file.startsWith('/') || /\s/.test(file)) {
+        throw new Error(
+          `ca: CA file ${JSON.stringify(file)} must be an absolute path without spaces inside the gateway pods, e.g. "/etc/istio/egress-ca/ca.crt"`,
+        );
+      }
+    }
+    if (this.ca?._secretName !== undefined) {
+      prefixed('ca', () => validateDnsSubdomain(this.ca!._secretName!, 'CA secret name'));
+      checkSecretNamespace('ca', this.ca._secretName, this.ca._secretNamespace, gatewayNamespace);
+    }
+    if (this.subjectAltNames !== undefined) {
+      if (!Array.isArray(this.subjectAltNames) || this.subjectAltNames.length === 0) {
+        throw new Error('subjectAltNames: an empty list turns the host name check off; omit it to check the host name, or list the names the certificate carries');
+      }
+      this.subjectAltNames.forEach((san, i) => {
+        if (typeof san !== 'string' || san.length === 0 || /\s/.test(san)) {
+          throw new Error(`subjectAltNames[${i}]: ${JSON.stringify(san)} is not a certificate name; give a DNS name such as "api.example.com"`);
+        }
+      });
+    }
+  }
+
+  /**
+   * The Kubernetes Secret the gateway must be able to read, if any.
+   *
+   * @internal
+   */
+  public get _secretName(): string | undefined {
+    return this.mode === OriginationMode.MUTUAL ? this.credentialName : this.ca?._secretName;
+  }
+
+  /** @internal */
+  public get _insecureReason(): string | undefined {
+    return this.mode === OriginationMode.INSECURE ? this.reason : undefined;
+  }
+
+  /**
+   * The DestinationRule `tls` block for one external host.
+   *
+   * @internal
+   */
+  public _render(host: string): net.DestinationRuleSpecTrafficPolicyPortLevelSettingsTls {
+    const Mode = net.DestinationRuleSpecTrafficPolicyPortLevelSettingsTlsMode;
+    if (this.mode === OriginationMode.INSECURE) {
+      // Istio rejects a CA, credentialName or subjectAltNames beside insecureSkipVerify.
+      return { mode: Mode.SIMPLE, sni: host, insecureSkipVerify: true };
+    }
+    const subjectAltNames = this.subjectAltNames !== undefined ? [...this.subjectAltNames] : [host];
+    if (this.mode === OriginationMode.MUTUAL) {
+      return { mode: Mode.MUTUAL, credentialName: this.credentialName, sni: host, subjectAltNames };
+    }
+    return {
+      mode: Mode.SIMPLE,
+      caCertificates: this.ca?._file,
+      credentialName: this.ca?._secretName,
+      sni: host,
+      subjectAltNames,
+    };
+  }
+
+  /** `SIMPLE (system roots)`, `MUTUAL (secret x)` or `INSECURE`, for messages. */
+  public toString(): string {
+    switch (this.mode) {
+      case OriginationMode.MUTUAL:
+        return `MUTUAL (secret ${this.credentialName})`;
+      case OriginationMode.INSECURE:
+        return 'INSECURE (no server verification)';
+      default:
+        return `SIMPLE (${this.ca ?? TrustedCa.systemRoots()})`;
+    }
+  }
+}
+
+function prefixed<T>(field: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw new Error(`${field}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function checkSecretNamespace(field: string, secret: string, namespace: string | undefined, gatewayNamespace: string): void {
+  if (namespace !== undefined && namespace !== gatewayNamespace) {
+    throw new Error(
+      `${field}: the Secret "${secret}" is in namespace ${JSON.stringify(namespace)}, but Istio reads credentialName Secrets only from the ` +
+        `namespace of the proxy that uses them, the egress gateway's ("${gatewayNamespace}"); create the Secret in "${gatewayNamespace}"`,
+    );
+  }
+}
+
+/**
+ * Properties of a TlsOriginationEgress.
+ */
+export interface TlsOriginationEgressProps {
+  /**
+   * The external hosts applications call over plain HTTP, each an exact name (`edition.cnn.com`): the gateway
+   * connects to exactly that name, so wildcards are refused. More can be added with `addHost`.
+   *
+   * @default - none yet; at least one must be added before synthesis
+   */
+  readonly hosts?: string[];
+
+  /**
+   * The egress gateway that originates TLS: an `EgressGateway` or an existing one (`EgressGateway.fromAttributes`).
+   * It needs an HTTP port (sidecars send the requests to it as HTTP inside Istio mTLS).
+   *
+   * @default - a new `EgressGateway` (child id `Gateway`) in namespace `istio-egress` named `egress-gateway`, with
+   * the one port `EgressPort.http(80)` (pods listen on 8080)
+   */
+  readonly gateway?: IEgressGateway;
+
+  /**
+   * The gateway's Service port (HTTP or HTTP2) that receives the requests. One TLS origination per gateway port: add
+   * more hosts to the same origination with `addHost`, or give the gateway another HTTP port.
+   *
+   * @default - the gateway's only HTTP port
+   */
+  readonly gatewayPort?: number;
+
+  /**
+   * The port applications call the hosts on in plain HTTP (ServiceEntry port `http-<n>`).
+   *
+   * @default 80
+   */
+  readonly httpPort?: number;
+
+  /**
+   * The port the external hosts serve TLS on, which the gateway connects to (ServiceEntry port `https-<n>`).
+   *
+   * @default 443
+   */
+  readonly tlsPort?: number;
+
+  /**
+   * How the gateway originates TLS to the hosts (per host, `addHost` can override it).
+   *
+   * @default OriginationTls.simple(): TLS verified against the system roots and the host name
+   */
+  readonly tls?: OriginationTls;
+
+  /**
+   * Who may send requests through this origination: the gateway's AuthorizationPolicy allows only these mTLS
+   * identities on the gateway port, and the ServiceEntry, VirtualServices and DestinationRule towards the gateway are
+   * exported only to their namespaces (plus the gateway's).
+   *
+   * @default - every workload of the chart's namespace (`WorkloadIdentity.allInNamespace(<chart namespace>)`); a
+   * chart without a namespace must list them
+   */
+  readonly allowFrom?: WorkloadIdentity[];
+
+  /**
+   * Base of the generated resource names (a DNS-1123 label), unique among the TLS originations of the gateway's
+   * namespace. Resources for one host are named `<name>-<host with dots as dashes>`.
+   *
+   * @default "tls-origination"
+   */
+  readonly name?: string;
+
+  /**
+   * Turn on access logging for the gateway pods (Telemetry scoped to the gateway, never mesh-wide), so each
+   * request shows in the gateway's log.
+   *
+   * @default true
+   */
+  readonly accessLogging?: boolean;
+
+  /**
+   * Mesh settings (trust domain of the allowed identities).
+   *
+   * @default - the gateway's settings
+   */
+  readonly mesh?: MeshSettings;
+}
+
+/**
+ * Options for one host added with `TlsOriginationEgress.addHost`.
+ */
+export interface OriginationHostOptions {
+  /**
+   * How the gateway originates TLS to this host.
+   *
+   * @default - the construct's `tls`
+   */
+  readonly tls?: OriginationTls;
+}
+
+/** One originated host. */
+interface HostEntry {
+  readonly host: ExternalHost;
+  readonly tls: OriginationTls;
+  /** Name of the host's VirtualService, origination DestinationRule and subset. */
+  readonly resourceName: string;
+}
+
+/**
+ * Applications call an external host in plain HTTP (`http://edition.cnn.com`); their sidecar sends the request over
+ * Istio mutual TLS to a dedicated egress gateway, and the gateway originates TLS to the host on port 443, verifying
+ * the server's certificate (or presenting a client certificate for mutual TLS). The applications hold no TLS code or
+ * credentials, and the gateway logs and authorizes every request in clear.
+ *
+ * This is Istio's "Perform TLS origination with an egress gateway" task in current Istio (the sidecar-to-gateway hop
+ * is `ISTIO_MUTUAL`, not the task's file-mounted certificates), plus what the task leaves out: server verification
+ * with the host name checked, an AuthorizationPolicy on the gateway, narrow `exportTo`, and several hosts on one
+ * gateway port.
+ *
+ * Resources (in the gateway's namespace; `<name>` defaults to `tls-origination`, `<host>` is the host with dots as
+ * dashes, e.g. `edition-cnn-com`; names longer than 63 characters end in a hash):
+ * - ServiceEntry `<name>`: the hosts, ports `http-80` (HTTP) and `https-443` (HTTPS), `resolution: DNS`,
+ *   `location: MESH_EXTERNAL`; exported to the allowed namespaces.
+ * - Gateway `<name>`: one server on the gateway port, `protocol: HTTPS`, `tls.mode: ISTIO_MUTUAL`, hosts `./<host>`
+ *   for every host (only this namespace's VirtualServices may bind), selector = the gateway's pod labels.
+ * - DestinationRule `<name>` for the gateway Service: one subset `<name>-<host>` per host, `ISTIO_MUTUAL` with
+ *   `sni: <host>` on the gateway port; exported to the allowed namespaces (the sidecars use it).
+ * - VirtualService `<name>-<host>` per host: from sidecars (`mesh`, port 80) to the gateway subset; from the gateway
+ *   to the host on port 443.
+ * - DestinationRule `<name>-<host>` per host: originates TLS on port 443; `workloadSelector` = the gateway pods and
+ *   `exportTo: ["."]`, so only the gateway applies it (a sidecar must not wrap the application's own HTTPS again).
+ * - AuthorizationPolicy `<name>`: ALLOW the `allowFrom` identities on the gateway port's target port.
+ *
+ * Ports: the Gateway server and the gateway-side route name the gateway's Service port (80), as Istio's task does;
+ * istiod finds the Service that selects the gateway pods and binds the listener on its target port (8080), which the
+ * AuthorizationPolicy and NetworkPolicies name.
+ *
+ * Security notes: the ServiceEntry also declares port 443, which the gateway needs; sidecars of the allowed
+ * namespaces therefore see it too and would pass an application's own HTTPS to the host directly. Pair this construct
+ * with `EgressNetworkPolicy`, which only lets application pods reach the gateway pods: Istio alone cannot stop pods
+ * bypassing the gateway.
+ *
+ * @see https://istio.io/latest/docs/tasks/traffic-management/egress/egress-gateway-tls-origination/
+ * @see https://istio.io/latest/docs/reference/config/networking/gateway/
+ * @see https://istio.io/latest/docs/reference/config/networking/destination-rule/
+ */
+export class TlsOriginationEgress extends Construct implements IEgressPath {
+  /** The egress gateway that originates TLS. */
+  public readonly gateway: IEgressGateway;
+
+  /**
+   * The gateway port that receives the requests, with its `targetPort` (the port the gateway pods listen on, for
+   * NetworkPolicies from application pods).
+   */
+  public readonly gatewayPort: EgressPort;
+
+  /** The port applications call the hosts on (plain HTTP). */
+  public readonly httpPort: EgressPort;
+
+  /** The port the gateway connects to the hosts on (TLS), for NetworkPolicies from the gateway to the internet. */
+  public readonly tlsPort: EgressPort;
+
+  /** Base of the generated resource names. */
+  public readonly name: string;
+
+  /** The namespace of every generated Istio resource: the gateway's. */
+  public readonly namespace: string;
+
+  /** Mesh settings in use. */
+  public readonly mesh: MeshSettings;
+
+  /**
+   * The namespaces the ServiceEntry, VirtualServices and the DestinationRule towards the gateway are exported to
+   * (`.` is the gateway's namespace, `*` all namespaces).
+   */
+  public readonly exportTo: string[];
+
+  private readonly hostSet = new HostSet();
+  private readonly entries = new Map<string, HostEntry>();
+  private readonly identities: WorkloadIdentity[];
+  private readonly defaultTls: OriginationTls;
+
+  public constructor(scope: Construct, id: string, props: TlsOriginationEgressProps = {}) {
+    super(scope, id);
+    this.name = inField(this, 'name', () => validateDnsLabel(props.name ?? 'tls-origination', 'name'));
+    this.httpPort = inField(this, 'httpPort', () => EgressPort.http(props.httpPort ?? 80));
+    this.tlsPort = inField(this, 'tlsPort', () => EgressPort.https(props.tlsPort ?? 443));
+    if (this.httpPort.number === this.tlsPort.number) {
+      fieldError(
+        this,
+        'tlsPort',
+        `${this.tlsPort.number} is also the httpPort: applications call port ${this.httpPort.number} in plain HTTP and the gateway connects to the host's TLS port, ` +
+          'so they must differ (e.g. httpPort 80, tlsPort 443)',
+      );
+    }
+    this.gateway = props.gateway ?? new EgressGateway(this, 'Gateway', { mesh: props.mesh, ports: [EgressPort.http(80)] });
+    this.mesh = props.mesh ?? this.gateway.mesh;
+    this.namespace = this.gateway.namespace;
+    this.checkNameIsFree();
+    this.gatewayPort = this.claimGatewayPort(props.gatewayPort);
+
+    this.defaultTls = props.tls ?? OriginationTls.simple();
+    this.validateTls(this.defaultTls, 'tls');
+
+    this.identities = this.allowedFrom(props.allowFrom);
+    this.exportTo = this.computeExportTo();
+
+    this.node.addValidation({
+      validate: () =>
+        this.entries.size === 0
+          ? ['hosts: no host to originate TLS to, so the gateway would route nothing; pass hosts or call addHost("api.example.com")']
+          : [],
+    });
+
+    if (props.accessLogging ?? true) {
+      this.gateway.enableAccessLogging();
+    }
+
+    const gatewayHost = this.gateway.serviceFqdn;
+
+    new net.ServiceEntry(this, 'ServiceEntry', {
+      metadata: this.metadata(this.name),
+      spec: {
+        hosts: Lazy.any({ produce: () => this.hostSet.names }) as any,
+        exportTo: this.exportTo,
+        location: net.ServiceEntrySpecLocation.MESH_UNDERSCORE_EXTERNAL,
+        // DNS: each host is resolved by name (never a client-chosen IP, as with NONE); hosts are exact names.
+        resolution: net.ServiceEntrySpecResolution.DNS,
+        ports: [
+          { number: this.httpPort.number, name: this.httpPort.name, protocol: Protocol.HTTP },
+          { number: this.tlsPort.number, name: this.tlsPort.name, protocol: Protocol.HTTPS },
+        ],
+      },
+    });
+
+    new net.Gateway(this, 'IstioGateway', {
+      metadata: this.metadata(this.name),
+      spec: {
+        selector: this.gateway.selectorLabels,
+        servers: [
+          {
+            port: { number: this.gatewayPort.number, name: `https-${this.gatewayPort.number}`, protocol: Protocol.HTTPS },
+            // `./host`: only VirtualServices of this namespace (this construct's) may bind to the server.
+            hosts: Lazy.any({ produce: () => this.hostSet.names.map((h) => `./${h}`) }) as any,
+            tls: { mode: net.GatewaySpecServersTlsMode.ISTIO_UNDERSCORE_MUTUAL },
+          },
+        ],
+      },
+    });
+
+    new net.DestinationRule(this, 'GatewayDestinationRule', {
+      metadata: this.metadata(this.name),
+      spec: {
+        host: gatewayHost,
+        exportTo: this.exportTo,
+        subsets: Lazy.any({
+          produce: (): net.DestinationRuleSpecSubsets[] =>
+            this.sortedEntries().map((e) => ({
+              name: e.resourceName,
+              trafficPolicy: {
+                portLevelSettings: [
+                  {
+                    port: { number: this.gatewayPort.number },
+                    // The gateway's server matches the SNI, so each host's subset presents the host as SNI.
+                    tls: { mode: net.DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTlsMode.ISTIO_UNDERSCORE_MUTUAL, sni: e.host.name },
+                  },
+                ],
+              },
+            })),
+        }) as any,
+      },
+    });
+
+    new sec.AuthorizationPolicy(this, 'AuthorizationPolicy', {
+      metadata: this.metadata(this.name),
+      spec: {
+        selector: { matchLabels: this.gateway.selectorLabels },
+        action: sec.AuthorizationPolicySpecAction.ALLOW,
+        rules: [
+          {
+            from: authorizationSources(this.identities, this.mesh),
+            to: [{ operation: { ports: [String(this.gatewayPort.targetPort ?? this.gatewayPort.number)] } }],
+          },
+        ],
+      },
+    });
+
+    (props.hosts ?? []).forEach((h, i) => this.addHostAt(h, `hosts[${i}]`, undefined));
+  }
+
+  /**
+   * Adds an external host: an exact name such as `api.example.com`. Creates its VirtualService and origination
+   * DestinationRule (`<name>-<host>`) and adds it to the ServiceEntry, the Gateway server and the gateway
+   * DestinationRule.
+   *
+   * @param host the host name (no wildcard, no scheme, no port)
+   * @throws if the host is invalid, a wildcard, already added here, or originated by another TlsOriginationEgress
+   */
+  public addHost(host: string, options: OriginationHostOptions = {}): void {
+    this.addHostAt(host, `addHost(${JSON.stringify(host)})`, options?.tls);
+  }
+
+  /**
+   * The gateway pods and ports of this origination, for a NetworkPolicy: applications reach the gateway pods on the
+   * gateway port's target port; the gateway reaches the hosts on `tlsPort`.
+   */
+  public toEgressPathConfig(): EgressPathConfig {
+    return {
+      namespace: this.namespace,
+      podLabels: this.gateway.selectorLabels,
+      podPorts: [this.gatewayPort.targetPort ?? this.gatewayPort.number],
+      externalPorts: [this.tlsPort.number],
+    };
+  }
+
+  /** The originated hosts, sorted. */
+  public get hosts(): string[] {
+    return this.hostSet.names;
+  }
+
+  /** The identities allowed to send requests through this origination. */
+  public get allowedIdentities(): WorkloadIdentity[] {
+    return [...this.identities];
+  }
+
+  private addHostAt(host: string, field: string, tls: OriginationTls | undefined): void {
+    const parsed = inField(this, field, () => {
+      const wildcard = (name: string, example: string) =>
+        new Error(
+          `Invalid host "${name}": TLS origination needs one concrete host, since the gateway connects to that exact name and verifies ` +
+            `its certificate for it; list each name you call (e.g. "${example}")`,
+        );
+      if (host === '*') {
+        throw wildcard(host, 'api.example.com');
+      }
+      const h = ExternalHost.of(requirePresent(host, 'a host'));
+      if (h.isWildcard) {
+        throw wildcard(h.name, `www.${h.domain}`);
+      }
+      if (this.entries.has(h.name)) {
+        throw new Error(`host "${h.name}" is already originated by this construct; add each host once`);
+      }
+      const other = this.otherOriginations().find((o) => o.entries.has(h.name));
+      if (other) {
+        throw new Error(
+          `host "${h.name}" is already originated by "${other.node.path}"; a host can have one TLS origination (two would conflict in the ` +
+            'mesh VirtualService and the gateway server), so add it to one of them only',
+        );
+      }
+      return h;
+    });
+    const hostTls = tls ?? this.defaultTls;
+    if (tls !== undefined) {
+      this.validateTls(tls, `${field}.tls`);
+    }
+    const resourceName = dnsLabelName([this.name, hostToDnsLabel(parsed.name)]);
+    inField(this, field, () => this.checkResourceName(parsed.name, resourceName));
+
+    this.hostSet.add(parsed);
+    const entry: HostEntry = { host: parsed, tls: hostTls, resourceName };
+    this.entries.set(parsed.name, entry);
+    if (hostTls._secretName !== undefined) {
+      this.gateway.grantCredentialAccess();
+    }
+    this.defineHostResources(entry);
+  }
+
+  private defineHostResources(entry: HostEntry): void {
+    const host = entry.host.name;
+    const scope = new Construct(this, host);
+    const gatewayRef = `${this.namespace}/${this.name}`;
+
+    new net.VirtualService(scope, 'VirtualService', {
+      metadata: this.metadata(entry.resourceName),
+      spec: {
+        hosts: [host],
+        exportTo: this.exportTo,
+        gateways: ['mesh', gatewayRef],
+        http: [
+          {
+            name: 'mesh-to-egress-gateway',
+            match: [{ gateways: ['mesh'], port: this.httpPort.number }],
+            route: [{ destination: { host: this.gateway.serviceFqdn, subset: entry.resourceName, port: { number: this.gatewayPort.number } } }],
+          },
+          {
+            name: 'egress-gateway-to-host',
+            match: [{ gateways: [gatewayRef], port: this.gatewayPort.number }],
+            route: [{ destination: { host, port: { number: this.tlsPort.number } } }],
+          },
+        ],
+      },
+    });
+
+    const reason = entry.tls._insecureReason;
+    new net.DestinationRule(scope, 'Origination', {
+      metadata: {
+        ...this.metadata(entry.resourceName),
+        annotations: reason === undefined ? undefined : { [INSECURE_REASON_ANNOTATION]: reason },
+      },
+      spec: {
+        host,
+        // Only the gateway originates TLS: a sidecar applying this rule would wrap the application's own HTTPS again.
+        exportTo: ['.'],
+        workloadSelector: { matchLabels: this.gateway.selectorLabels },
+        trafficPolicy: {
+          portLevelSettings: [{ port: { number: this.tlsPort.number }, tls: entry.tls._render(host) }],
+        },
+      },
+    });
+  }
+
+  private metadata(name: string) {
+    return {
+      name,
+      namespace: this.namespace,
+      labels: { 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress', 'app.kubernetes.io/part-of': this.name },
+    };
+  }
+
+  private sortedEntries(): HostEntry[] {
+    return this.hostSet.names.map((n) => this.entries.get(n)!);
+  }
+
+  private validateTls(tls: OriginationTls, field: string): void {
+    if (!(tls instanceof OriginationTls)) {
+      fieldError(this, field, 'expected an OriginationTls, e.g. OriginationTls.simple()');
+    }
+    inField(this, field, () => tls._validate(this.namespace));
+  }
+
+  /** Picks and claims the gateway port that receives the requests. */
+  private claimGatewayPort(requested: number | undefined): EgressPort {
+    const gw = `egress gateway ${this.gateway.namespace}/${this.gateway.serviceName}`;
+    let number: number;
+    if (requested !== undefined) {
+      number = inField(this, 'gatewayPort', () => validatePortNumber(requested, 'gateway port'));
+    } else {
+      const http = this.gateway.ports.filter(isHttpFamily);
+      if (http.length === 0) {
+        fieldError(
+          this,
+          'gateway',
+          `${gw} has no HTTP port to receive the requests on (its ports: ${this.gateway.ports.join(', ')}); sidecars send plain HTTP ` +
+            'inside Istio mTLS to the gateway, so give it one (e.g. EgressPort.http(80)) and pass gatewayPort',
+        );
+      }
+      if (http.length > 1) {
+        fieldError(this, 'gatewayPort', `${gw} has several HTTP ports (${http.map((p) => p.number).join(', ')}); choose the one to use with gatewayPort`);
+      }
+      number = http[0].number;
+    }
+    const port = inField(this, 'gatewayPort', () => this.gateway.findPort(number));
+    if (!isHttpFamily(port)) {
+      fieldError(
+        this,
+        'gatewayPort',
+        `gateway port ${port} is not HTTP: sidecars send plain HTTP inside Istio mTLS to the gateway, so it needs an HTTP port (e.g. EgressPort.http(${number}))`,
+      );
+    }
+    const other = this.otherOriginations().find((o) => sameGateway(o.gateway, this.gateway) && o.gatewayPort?.number === number);
+    if (other) {
+      fieldError(
+        this,
+        'gatewayPort',
+        `port ${number} of ${gw} already receives the TLS origination "${other.node.path}"; add these hosts to it with addHost(), ` +
+          'or give the gateway another HTTP port and set gatewayPort',
+      );
+    }
+    return inField(this, 'gatewayPort', () => this.gateway.claimPort(number, this));
+  }
+
+  private allowedFrom(allowFrom: WorkloadIdentity[] | undefined): WorkloadIdentity[] {
+    if (allowFrom === undefined) {
+      const namespace = Chart.of(this).namespace;
+      if (namespace === undefined) {
+        fieldError(
+          this,
+          'allowFrom',
+          'the chart has no namespace, so the calling workloads are unknown; pass allowFrom (e.g. [WorkloadIdentity.allInNamespace("apps")]) or give the chart a namespace',
+        );
+      }
+      return [inField(this, 'allowFrom', () => WorkloadIdentity.allInNamespace(namespace))];
+    }
+    const identities = allowFrom.map((identity, i) => requirePresent(identity, `${this.node.path}: allowFrom[${i}]`));
+    if (identities.length === 0) {
+      fieldError(this, 'allowFrom', 'an empty list would allow nobody; omit it to allow the chart\'s namespace, or list identities');
+    }
+    return identities;
+  }
+
+  /** Export the mesh-facing resources only to the namespaces of the allowed identities (plus the gateway's). */
+  private computeExportTo(): string[] {
+    if (this.identities.some((i) => i.isAnyInMesh)) {
+      return ['*'];
+    }
+    const namespaces = [...new Set(this.identities.map((i) => i.namespace!))].filter((ns) => ns !== this.namespace).sort();
+    return ['.', ...namespaces];
+  }
+
+  private otherOriginations(): TlsOriginationEgress[] {
+    return this.node.root.node.findAll().filter((c: IConstruct): c is TlsOriginationEgress => c instanceof TlsOriginationEgress && c !== this);
+  }
+
+  private checkNameIsFree(): void {
+    const other = this.otherOriginations().find(
+      (o) => o.namespace === this.namespace && (o.name === this.name || [...o.entries.values()].some((e) => e.resourceName === this.name)),
+    );
+    if (other) {
+      fieldError(
+        this,
+        'name',
+        `"${this.name}" is already a resource name of the TLS origination "${other.node.path}" in namespace "${this.namespace}"; give each TLS origination its own name`,
+      );
+    }
+  }
+
+  /** Checks that the per-host resource name is not used by another host here or by a TLS origination of the namespace. */
+  private checkResourceName(host: string, resourceName: string): void {
+    for (const e of this.entries.values()) {
+      if (e.resourceName === resourceName) {
+        throw new Error(
+          `host "${host}" would get the resource name "${resourceName}", already used for host "${e.host.name}"; originate it with another TlsOriginationEgress (another name)`,
+        );
+      }
+    }
+    for (const o of this.otherOriginations()) {
+      if (o.namespace !== this.namespace) {
+        continue;
+      }
+      const clash = o.name === resourceName ? o.name : [...o.entries.values()].find((e) => e.resourceName === resourceName)?.resourceName;
+      if (clash !== undefined) {
+        throw new Error(
+          `host "${host}" would get the resource name "${resourceName}", already used by the TLS origination "${o.node.path}"; give this construct another name`,
+        );
+      }
+    }
+  }
+}
+
+function isHttpFamily(port: EgressPort): boolean {
+  return port.protocol === Protocol.HTTP || port.protocol === Protocol.HTTP2;
+}
+
+function sameGateway(a: IEgressGateway, b: IEgressGateway): boolean {
+  return a === b || (a.namespace === b.namespace && a.serviceName === b.serviceName);
+}
