@@ -6,6 +6,13 @@ import { WorkloadIdentity, WorkloadSelector } from './identity';
 import { MeshSettings } from './mesh';
 import { EgressPathConfig, IEgressPath } from './egress-path';
 import { EgressPort, protocolFromPortName, validateUniquePorts } from './port';
+import { Lazy } from 'cdk8s';
+import {
+  DestinationRule,
+  DestinationRuleSpec,
+  DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTlsMode,
+  DestinationRuleSpecTrafficPolicyTlsMode,
+} from '../imports/networking.istio.io';
 import { PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../imports/security.istio.io';
 import { Telemetry } from '../imports/telemetry.istio.io';
 
@@ -77,6 +84,17 @@ export interface IEgressGateway extends IConstruct, IEgressPath {
   claimPort(number: number, claimant: IConstruct): EgressPort;
 
   /**
+   * Adds a subset to the gateway's one mesh-side DestinationRule (`<service>-clients`, in the gateway's namespace,
+   * host = the gateway Service): sidecars that route to the subset reach the gateway over Istio mTLS
+   * (`ISTIO_MUTUAL`) presenting `sni`, which the gateway's server matches. Every construct routing through the
+   * gateway adds its subsets here, because Istio merges DestinationRules of one host only when their `exportTo`
+   * agree: with one rule per construct, clients would see only one of them.
+   *
+   * @throws if a subset of that name exists, or a port is not a gateway port
+   */
+  addClientSubset(subset: GatewayClientSubset): void;
+
+  /**
    * Requires Istio mutual TLS for every connection to the gateway pods (PeerAuthentication `STRICT` with a selector
    * for this gateway, in its namespace, named `<service>-strict-mtls`). Idempotent.
    */
@@ -90,6 +108,26 @@ export interface IEgressGateway extends IConstruct, IEgressPath {
    * @default "envoy" (Istio's built-in stdout provider)
    */
   enableAccessLogging(provider?: string): void;
+}
+
+/**
+ * A subset of the gateway's mesh-side DestinationRule: how client sidecars reach the gateway for one route.
+ */
+export interface GatewayClientSubset {
+  /** Subset name (a DNS-1123 label), unique per gateway. Routes name it in `destination.subset`. */
+  readonly name: string;
+
+  /** The SNI client sidecars present in their Istio mTLS handshake; the gateway server's hosts must match it. */
+  readonly sni: string;
+
+  /** The gateway Service ports the subset is used on. */
+  readonly ports: number[];
+
+  /**
+   * The namespaces whose sidecars use the subset, as `exportTo` values (`.` the gateway's namespace, `*` all). The
+   * rule is exported to the union over all subsets.
+   */
+  readonly exportTo: string[];
 }
 
 /**
@@ -255,6 +293,7 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
   protected abstract readonly podLabels: { [key: string]: string };
 
   private readonly claims = new Map<number, IConstruct>();
+  private readonly clientSubsets = new Map<string, GatewayClientSubset>();
   private mtlsRequired = false;
   private accessLogProvider?: string;
 
@@ -293,6 +332,29 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
     return port;
   }
 
+  public addClientSubset(subset: GatewayClientSubset): void {
+    validateDnsLabel(subset.name, 'subset name');
+    if (this.clientSubsets.has(subset.name)) {
+      throw new Error(
+        `egress gateway ${this.namespace}/${this.serviceName} already has a client subset "${subset.name}"; give each route its own subset name`,
+      );
+    }
+    if (subset.ports.length === 0) {
+      throw new Error(`client subset "${subset.name}" needs at least one gateway port`);
+    }
+    subset.ports.forEach((p) => this.findPort(p));
+    if (subset.exportTo.length === 0) {
+      throw new Error(`client subset "${subset.name}" needs exportTo ("*" for all namespaces)`);
+    }
+    if (this.clientSubsets.size === 0) {
+      new DestinationRule(this, 'ClientDestinationRule', {
+        metadata: { name: `${this.serviceName}-clients`, namespace: this.namespace },
+        spec: Lazy.any({ produce: () => this.renderClientRule() }) as any,
+      });
+    }
+    this.clientSubsets.set(subset.name, { ...subset, ports: [...subset.ports], exportTo: [...subset.exportTo] });
+  }
+
   public requireMutualTls(): void {
     if (this.mtlsRequired) {
       return;
@@ -302,6 +364,26 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
       metadata: { name: `${this.serviceName}-strict-mtls`, namespace: this.namespace },
       spec: { selector: { matchLabels: this.selectorLabels }, mtls: { mode: PeerAuthenticationSpecMtlsMode.STRICT } },
     });
+  }
+
+  private renderClientRule(): DestinationRuleSpec {
+    const subsets = [...this.clientSubsets.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const all = subsets.flatMap((s) => s.exportTo);
+    const exportTo = all.includes('*') ? ['*'] : ['.', ...[...new Set(all.filter((ns) => ns !== '.' && ns !== this.namespace))].sort()];
+    return {
+      host: this.serviceFqdn,
+      exportTo,
+      trafficPolicy: { tls: { mode: DestinationRuleSpecTrafficPolicyTlsMode.ISTIO_UNDERSCORE_MUTUAL } },
+      subsets: subsets.map((s) => ({
+        name: s.name,
+        trafficPolicy: {
+          portLevelSettings: s.ports.map((number) => ({
+            port: { number },
+            tls: { mode: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTlsMode.ISTIO_UNDERSCORE_MUTUAL, sni: s.sni },
+          })),
+        },
+      })),
+    };
   }
 
   public enableAccessLogging(provider: string = 'envoy'): void {
@@ -398,7 +480,9 @@ export class EgressGateway extends EgressGatewayBase {
               // Istio injects the whole proxy from its `gateway` template: this is what `image: auto` refers to.
               'inject.istio.io/templates': 'gateway',
             },
-            labels: { ...this.commonLabels(), 'sidecar.istio.io/inject': 'true' },
+            // `app.kubernetes.io/version` (with `.../name`) gives the pods Istio's canonical revision label for
+            // telemetry; `latest` is Istio's own default revision.
+            labels: { ...this.commonLabels(), 'app.kubernetes.io/version': 'latest', 'sidecar.istio.io/inject': 'true' },
           },
           spec: {
             serviceAccountName: this.serviceName,

@@ -4,7 +4,7 @@ export { EgressPort, EgressPortOptions, EgressPortProps, Protocol } from './port
 export { WorkloadIdentity, WorkloadSelector } from './identity';
 export { MeshSettings, MeshSettingsProps } from './mesh';
 export { EgressPathConfig, IEgressPath } from './egress-path';
-export { EgressGateway, EgressGatewayAttributes, EgressGatewayAutoscaling, EgressGatewayBase, EgressGatewayProps, IEgressGateway } from './egress-gateway';
+export { EgressGateway, EgressGatewayAttributes, EgressGatewayAutoscaling, EgressGatewayBase, EgressGatewayProps, GatewayClientSubset, IEgressGateway } from './egress-gateway';
 export { DnsLookupFamily, SniDnsCacheOptions, WildcardEgressGateway, WildcardEgressGatewayProps } from './wildcard-egress-gateway';
 export { AmbientEgressWaypoint, AmbientEgressWaypointProps, EgressWaypointAttributes, EgressWaypointHost, EgressWaypointHostOptions, EgressWaypointHostProps, IEgressWaypoint, WaypointAllowOptions, WaypointAllowProps, WaypointHostResolution, WaypointTlsOrigination, WaypointTlsOriginationOptions } from './ambient-egress-waypoint';
 export { IstioVersion } from './istio-version';

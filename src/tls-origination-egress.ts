@@ -540,8 +540,6 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       this.gateway.enableAccessLogging();
     }
 
-    const gatewayHost = this.gateway.serviceFqdn;
-
     new net.ServiceEntry(this, 'ServiceEntry', {
       metadata: this.metadata(this.name),
       spec: {
@@ -569,29 +567,6 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
             tls: { mode: net.GatewaySpecServersTlsMode.ISTIO_UNDERSCORE_MUTUAL },
           },
         ],
-      },
-    });
-
-    new net.DestinationRule(this, 'GatewayDestinationRule', {
-      metadata: this.metadata(this.name),
-      spec: {
-        host: gatewayHost,
-        exportTo: this.exportTo,
-        subsets: Lazy.any({
-          produce: (): net.DestinationRuleSpecSubsets[] =>
-            this.sortedEntries().map((e) => ({
-              name: e.resourceName,
-              trafficPolicy: {
-                portLevelSettings: [
-                  {
-                    port: { number: this.gatewayPort.number },
-                    // The gateway's server matches the SNI, so each host's subset presents the host as SNI.
-                    tls: { mode: net.DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTlsMode.ISTIO_UNDERSCORE_MUTUAL, sni: e.host.name },
-                  },
-                ],
-              },
-            })),
-        }) as any,
       },
     });
 
@@ -683,6 +658,8 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
     this.hostSet.add(parsed);
     const entry: HostEntry = { host: parsed, tls: hostTls, resourceName };
     this.entries.set(parsed.name, entry);
+    // The gateway's server matches the SNI, so each host's subset presents the host as SNI.
+    this.gateway.addClientSubset({ name: resourceName, sni: parsed.name, ports: [this.gatewayPort.number], exportTo: this.exportTo });
     if (hostTls._secretName !== undefined) {
       this.gateway.grantCredentialAccess();
     }
@@ -739,10 +716,6 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       namespace: this.namespace,
       labels: { 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress', 'app.kubernetes.io/part-of': this.name },
     };
-  }
-
-  private sortedEntries(): HostEntry[] {
-    return this.hostSet.names.map((n) => this.entries.get(n)!);
   }
 
   private validateTls(tls: OriginationTls, field: string): void {

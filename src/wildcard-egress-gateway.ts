@@ -270,19 +270,8 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
       },
     });
 
-    new net.DestinationRule(this, 'GatewayDestinationRule', {
-      metadata: metadata(this.name),
-      spec: {
-        host: gatewayHost,
-        exportTo,
-        subsets: [
-          {
-            name: this.name,
-            trafficPolicy: { tls: { mode: net.DestinationRuleSpecSubsetsTrafficPolicyTlsMode.ISTIO_UNDERSCORE_MUTUAL, sni: gatewayHost } },
-          },
-        ],
-      },
-    });
+    // Sidecars reach the gateway over Istio mTLS, presenting the gateway's name as SNI (its server's host).
+    this.gateway.addClientSubset({ name: this.name, sni: gatewayHost, ports: this.gatewayPorts.map((p) => p.number), exportTo });
 
     new net.ServiceEntry(this, 'ServiceEntry', {
       metadata: metadata(this.name),

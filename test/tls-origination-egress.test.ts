@@ -16,6 +16,13 @@ const named = (objects: any[], kind: string, name: string) => {
 /** A chart in namespace `apps` (the default clients of an origination). */
 const appsChart = () => new Chart(Testing.app(), 'test', { namespace: 'apps' });
 
+/** The gateway's one mesh-side DestinationRule, which every construct adds its subsets to. */
+const clientRule = (objects: any[]) => {
+  const found = objects.filter((o) => o.kind === 'DestinationRule' && o.metadata.name.endsWith('-clients'));
+  expect(found).toHaveLength(1);
+  return found[0];
+};
+
 describe('TlsOriginationEgress | the TLS origination task (examples/tls-origination)', () => {
   const example = new TlsOriginationExample(Testing.app(), 'tls-origination');
   const objects = synthValid(example);
@@ -25,7 +32,8 @@ describe('TlsOriginationEgress | the TLS origination task (examples/tls-originat
   });
 
   test('has the task\'s resource kinds plus the gateway workload, its policy and its logging', () => {
-    // task: ServiceEntry, Gateway, DestinationRule (to the gateway), VirtualService, DestinationRule (origination).
+    // task: ServiceEntry, Gateway, DestinationRule (to the gateway: the gateway's shared client rule), VirtualService,
+    // DestinationRule (origination).
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'Namespace/istio-egress',
       'ServiceAccount/egress-gateway',
@@ -33,9 +41,9 @@ describe('TlsOriginationEgress | the TLS origination task (examples/tls-originat
       'Service/egress-gateway',
       'PodDisruptionBudget/egress-gateway',
       'Telemetry/egress-gateway-access-log',
+      'DestinationRule/egress-gateway-clients',
       'ServiceEntry/tls-origination',
       'Gateway/tls-origination',
-      'DestinationRule/tls-origination',
       'AuthorizationPolicy/tls-origination',
       'VirtualService/tls-origination-edition-cnn-com',
       'DestinationRule/tls-origination-edition-cnn-com',
@@ -72,7 +80,7 @@ describe('TlsOriginationEgress | the TLS origination task (examples/tls-originat
   });
 
   test('sidecars reach the gateway over Istio mTLS, presenting the external host as SNI', () => {
-    const dr = named(objects, 'DestinationRule', 'tls-origination');
+    const dr = clientRule(objects);
     expect(dr.spec.host).toBe(GATEWAY_HOST);
     expect(dr.spec.exportTo).toEqual(['.', 'default']);
     expect(dr.spec.subsets).toEqual([
@@ -164,7 +172,7 @@ describe('TlsOriginationEgress | origination modes', () => {
     const role = named(objects, 'Role', 'egress-gateway-sds');
     expect(role.metadata.namespace).toBe('istio-egress');
     expect(named(objects, 'RoleBinding', 'egress-gateway-sds').subjects).toEqual([{ kind: 'ServiceAccount', name: 'egress-gateway', namespace: 'istio-egress' }]);
-    expect(named(objects, 'DestinationRule', 'tls-origination').spec.subsets[0].trafficPolicy.portLevelSettings[0].tls.mode).toBe('ISTIO_MUTUAL');
+    expect(clientRule(objects).spec.subsets[0].trafficPolicy.portLevelSettings[0].tls.mode).toBe('ISTIO_MUTUAL');
     expect(o.hosts).toEqual(['my-nginx.mesh-external.example.com']);
   });
 
@@ -228,7 +236,7 @@ describe('TlsOriginationEgress | several hosts and originations on one gateway',
     const servers = named(objects, 'Gateway', 'tls-origination').spec.servers;
     expect(servers).toHaveLength(1);
     expect(servers[0].hosts).toEqual(hosts.map((h) => `./${h}`));
-    expect(named(objects, 'DestinationRule', 'tls-origination').spec.subsets.map((s: any) => [s.name, s.trafficPolicy.portLevelSettings[0].tls.sni])).toEqual([
+    expect(clientRule(objects).spec.subsets.map((s: any) => [s.name, s.trafficPolicy.portLevelSettings[0].tls.sni])).toEqual([
       ['tls-origination-api-github-com', 'api.github.com'],
       ['tls-origination-edition-cnn-com', 'edition.cnn.com'],
       ['tls-origination-www-googleapis-com', 'www.googleapis.com'],
@@ -295,7 +303,7 @@ describe('TlsOriginationEgress | several hosts and originations on one gateway',
     expect(vs.spec.http[0].match).toEqual([{ gateways: ['mesh'], port: 8080 }]);
     expect(vs.spec.http[1].route[0].destination).toEqual({ host: 'api.example.com', port: { number: 8443 } });
     expect(named(objects, 'Gateway', 'tls-origination').spec.selector).toEqual({ istio: 'egressgateway' });
-    expect(named(objects, 'DestinationRule', 'tls-origination').spec.host).toBe('istio-egressgateway.egress.svc.cluster.local');
+    expect(clientRule(objects).spec.host).toBe('istio-egressgateway.egress.svc.cluster.local');
     expect(named(objects, 'AuthorizationPolicy', 'tls-origination').spec.rules[0].from).toEqual([{ source: { principals: ['*'] } }]);
   });
 

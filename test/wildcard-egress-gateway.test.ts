@@ -87,10 +87,16 @@ describe('WildcardEgressGateway | the blog scenario (examples/wildcard-egress)',
   });
 
   test('sidecars reach the gateway over Istio mTLS, and the gateway accepts only that', () => {
-    const dr = named(objects, 'DestinationRule', 'wildcard-egress');
+    // the gateway's one client rule, shared by every construct that routes through it
+    const dr = named(objects, 'DestinationRule', 'egress-gateway-clients');
     expect(dr.spec.host).toBe('egress-gateway.istio-egress.svc.cluster.local');
+    expect(dr.spec.exportTo).toEqual(['.', 'default']);
+    expect(dr.spec.trafficPolicy).toEqual({ tls: { mode: 'ISTIO_MUTUAL' } });
     expect(dr.spec.subsets).toEqual([
-      { name: 'wildcard-egress', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL', sni: 'egress-gateway.istio-egress.svc.cluster.local' } } },
+      {
+        name: 'wildcard-egress',
+        trafficPolicy: { portLevelSettings: [{ port: { number: 443 }, tls: { mode: 'ISTIO_MUTUAL', sni: 'egress-gateway.istio-egress.svc.cluster.local' } }] },
+      },
     ]);
     const gw = named(objects, 'Gateway', 'wildcard-egress');
     expect(gw.spec.servers).toEqual([
@@ -202,6 +208,8 @@ describe('WildcardEgressGateway | options', () => {
     expect(byKind(objects, 'PeerAuthentication')).toHaveLength(1);
     expect(byKind(objects, 'Telemetry')).toHaveLength(1);
     expect(byKind(objects, 'EnvoyFilter').map((e) => e.metadata.name)).toEqual(['a-sni-forwarder', 'b-sni-forwarder']);
+    // one client rule with both subsets: Istio would not merge two rules for the gateway with different exportTo
+    expect(byKind(objects, 'DestinationRule').map((d) => [d.metadata.name, d.spec.subsets.map((x: any) => x.name)])).toEqual([['egress-gateway-clients', ['a', 'b']]]);
   });
 
   test('the host list is the same everywhere for any allow-list (property)', () => {
