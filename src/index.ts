@@ -9,3 +9,4 @@ export { DnsLookupFamily, SniDnsCacheOptions, WildcardEgressGateway, WildcardEgr
 export { AmbientEgressWaypoint, AmbientEgressWaypointProps, EgressWaypointAttributes, EgressWaypointHost, EgressWaypointHostOptions, EgressWaypointHostProps, IEgressWaypoint, WaypointAllowOptions, WaypointAllowProps, WaypointHostResolution, WaypointTlsOrigination, WaypointTlsOriginationOptions } from './ambient-egress-waypoint';
 export { IstioVersion } from './istio-version';
 export { InsecureOriginationOptions, MutualOriginationOptions, OriginationHostOptions, OriginationTls, SimpleOriginationOptions, TlsOriginationEgress, TlsOriginationEgressProps, TrustedCa } from './tls-origination-egress';
+export { DataplaneMode, DnsResolver, DnsResolverOptions, EgressGatewayNetworkPolicy, EgressGatewayNetworkPolicyProps, EgressNetworkPolicy, EgressNetworkPolicyProps, InternalDestination } from './egress-network-policy';
