@@ -1,7 +1,7 @@
 import { Lazy, Yaml } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
-import { validateDnsLabel, validateDnsSubdomain } from './dns';
+import { validateDnsLabel } from './dns';
 import { EgressGatewayAutoscaling } from './egress-gateway';
 import { fieldError, inField, requirePresent } from './errors';
 import { ExternalHost } from './host';
@@ -9,7 +9,9 @@ import { authorizationSources, WorkloadIdentity } from './identity';
 import { IstioVersion } from './istio-version';
 import { MeshSettings } from './mesh';
 import { dnsLabelName, hostToDnsLabel } from './names';
+import { OriginationTls } from './origination-tls';
 import { EgressPort, Protocol, validateUniquePorts } from './port';
+import { cpuUtilizationMetrics, resourceAmounts, validateScaling, WorkloadScaling } from './workload-scaling';
 import { Gateway as KubeGateway, GatewaySpecListenersAllowedRoutesNamespacesFrom } from '../imports/gateway.networking.k8s.io';
 import {
   DestinationRule,
@@ -94,72 +96,6 @@ export enum WaypointHostResolution {
 }
 
 /**
- * Options for TLS origination at the waypoint.
- */
-export interface WaypointTlsOriginationOptions {
-  /**
-   * Path, inside the waypoint proxy, of a PEM file with the CA certificates that sign the server's certificate. Not
-   * with `credentialName`.
-   *
-   * @default - the proxy's system CA bundle (Istio >= 1.20 verifies against it when no CA is given)
-   */
-  readonly caCertificates?: string;
-
-  /**
-   * Name of a Secret holding the CA certificates (key `ca.crt`, or `cacert`) that sign the server's certificate. Istio
-   * reads `credentialName` Secrets from the namespace of the proxy that uses them: create the Secret in the waypoint's
-   * namespace. Not with `caCertificates`.
-   *
-   * @default - the proxy's system CA bundle
-   */
-  readonly credentialName?: string;
-
-  /**
-   * Names the server certificate must carry (SAN). Setting them also makes Istio send the host as SNI.
-   *
-   * @default - [the host name]
-   */
-  readonly subjectAltNames?: string[];
-
-  /**
-   * Skip verifying the server certificate (CA and name). Anyone on the path to the server can then read and change
-   * the traffic the waypoint encrypts: only for test servers with self-signed certificates. Not with
-   * `caCertificates`, `credentialName` or `subjectAltNames` (Istio rejects the combination).
-   *
-   * @default false
-   */
-  readonly insecureSkipVerify?: boolean;
-}
-
-/**
- * TLS origination at the waypoint: the application speaks plain HTTP (e.g. to port 80), the waypoint encrypts the
- * request and sends it to the server's TLS port (the ServiceEntry port's `targetPort`, 443 unless given). Istio
- * renders a DestinationRule with `tls.mode: SIMPLE`.
- *
- * The server certificate is verified by default: against the system CA bundle (or the given CA) and the host name
- * (`subjectAltNames: [host]`, `sni: host`). Istio checks the name automatically only when neither `sni` nor
- * `subjectAltNames` is set (`cluster_tls.go`), so the library always sets both together.
- *
- * @see https://istio.io/latest/docs/ambient/usage/egress-gateway/#tls-origination
- * @see https://istio.io/latest/docs/reference/config/networking/destination-rule/#ClientTLSSettings
- */
-export class WaypointTlsOrigination {
-  /**
-   * One-way TLS (`SIMPLE`) to the server, verifying its certificate.
-   */
-  public static simple(options: WaypointTlsOriginationOptions = {}): WaypointTlsOrigination {
-    return new WaypointTlsOrigination(options);
-  }
-
-  /** The options given. */
-  public readonly options: WaypointTlsOriginationOptions;
-
-  private constructor(options: WaypointTlsOriginationOptions) {
-    this.options = { ...options };
-  }
-}
-
-/**
  * Options for one external host of a waypoint.
  */
 export interface EgressWaypointHostOptions {
@@ -179,11 +115,21 @@ export interface EgressWaypointHostOptions {
   readonly resolution?: WaypointHostResolution;
 
   /**
-   * Originate TLS at the waypoint. Every port of the host must then be an HTTP port.
+   * Originate TLS at the waypoint: the application speaks plain HTTP (e.g. to port 80), the waypoint encrypts the
+   * request and sends it to the server's TLS port (the ServiceEntry port's `targetPort`, 443 unless given), in a
+   * DestinationRule `<name>-tls`. Every port of the host must then be an HTTP port, and the host exact.
    *
+   * `OriginationTls.simple()` verifies the server certificate against the system CA bundle (or
+   * `TrustedCa.fromSecret` / `fromFile`) and the host name (`sni` and `subjectAltNames` = the host). A CA Secret must
+   * be in the waypoint's namespace: Istio reads `credentialName` Secrets from the namespace of the proxy that uses
+   * them. `OriginationTls.insecureWithoutVerification({ reason })` turns verification off and records the reason on
+   * the DestinationRule. `OriginationTls.mutual` is refused: istiod serves a client key only to a proxy allowed to
+   * read the Secrets of its namespace, which Istio does not grant waypoints.
+   *
+   * @see https://istio.io/latest/docs/ambient/usage/egress-gateway/#tls-origination
    * @default - none: the bytes the application sends leave the waypoint unchanged
    */
-  readonly tlsOrigination?: WaypointTlsOrigination;
+  readonly tlsOrigination?: OriginationTls;
 
   /**
    * The namespace of the ServiceEntry and its AuthorizationPolicies / DestinationRule. A namespace other than the
@@ -426,6 +372,7 @@ export class AmbientEgressWaypoint extends Construct implements IEgressWaypoint 
   public readonly replicas?: number;
 
   private readonly routeNamespaces: string[];
+  private readonly scaling: WorkloadScaling;
   private readonly hostList: EgressWaypointHost[] = [];
   private readonly resourceNames = new Map<string, string>();
 
@@ -438,7 +385,8 @@ export class AmbientEgressWaypoint extends Construct implements IEgressWaypoint 
     this.name = inField(this, 'name', () => validateDnsLabel(props.name ?? 'egress-waypoint', 'waypoint name'));
     this.identity = WorkloadIdentity.serviceAccount(this.namespace, this.name);
     this.routeNamespaces = this.validateAllowedNamespaces(props.allowedNamespaces);
-    this.replicas = this.validateScaling(props);
+    this.scaling = validateScaling(this, props);
+    this.replicas = this.scaling.replicas;
 
     if (props.createNamespace ?? true) {
       new k8s.KubeNamespace(this, 'Namespace', {
@@ -591,53 +539,11 @@ export class AmbientEgressWaypoint extends Construct implements IEgressWaypoint 
     return [namespaces[0], ...namespaces.slice(1).sort()];
   }
 
-  private validateScaling(props: AmbientEgressWaypointProps): number | undefined {
-    if (props.autoscaling && props.replicas !== undefined) {
-      fieldError(this, 'replicas', `set either replicas (${props.replicas}) or autoscaling, not both: the autoscaler owns the replica count`);
-    }
-    const minAvailable = props.minAvailable;
-    if (minAvailable !== undefined && (!Number.isInteger(minAvailable) || minAvailable < 0)) {
-      fieldError(this, 'minAvailable', `${minAvailable} must be a whole number >= 0 (0 means no PodDisruptionBudget)`);
-    }
-    if (props.autoscaling) {
-      const { minReplicas, maxReplicas, targetCpuUtilizationPercent } = props.autoscaling;
-      if (!Number.isInteger(minReplicas) || minReplicas < 1) {
-        fieldError(this, 'autoscaling.minReplicas', `${minReplicas} must be a whole number >= 1 (2 or more for high availability)`);
-      }
-      if (!Number.isInteger(maxReplicas) || maxReplicas < minReplicas) {
-        fieldError(this, 'autoscaling.maxReplicas', `${maxReplicas} must be a whole number >= minReplicas (${minReplicas})`);
-      }
-      if (targetCpuUtilizationPercent !== undefined && (!Number.isInteger(targetCpuUtilizationPercent) || targetCpuUtilizationPercent < 1)) {
-        fieldError(this, 'autoscaling.targetCpuUtilizationPercent', `${targetCpuUtilizationPercent} must be a whole number of percent >= 1`);
-      }
-      if (minAvailable !== undefined && minAvailable > 0 && minAvailable >= minReplicas) {
-        fieldError(
-          this,
-          'minAvailable',
-          `${minAvailable} must be below autoscaling.minReplicas (${minReplicas}), otherwise the PodDisruptionBudget blocks every eviction and node drains hang; lower it, raise minReplicas, or set 0 for no budget`,
-        );
-      }
-      return undefined;
-    }
-    const replicas = props.replicas ?? 2;
-    if (!Number.isInteger(replicas) || replicas < 1) {
-      fieldError(this, 'replicas', `${replicas} must be a whole number >= 1 (2 or more for high availability)`);
-    }
-    if (minAvailable !== undefined && minAvailable > 0 && minAvailable >= replicas) {
-      fieldError(
-        this,
-        'minAvailable',
-        `${minAvailable} must be below replicas (${replicas}), otherwise the PodDisruptionBudget blocks every eviction and node drains hang; lower it, raise replicas, or set 0 for no budget`,
-      );
-    }
-    return replicas;
-  }
-
   /** The ConfigMap data Istio merges (strategic merge patch) into the resources it deploys for the waypoint. */
   private parameters(props: AmbientEgressWaypointProps): { [key: string]: string } {
     const data: { [key: string]: string } = {};
     const podSpec: any = {};
-    const resources = toKubeResources(props.resources);
+    const resources = resourceAmounts(props.resources);
     if (resources) {
       podSpec.containers = [{ name: 'istio-proxy', resources }];
     }
@@ -660,21 +566,12 @@ export class AmbientEgressWaypoint extends Construct implements IEgressWaypoint 
     if (Object.keys(deploymentSpec).length > 0) {
       data.deployment = Yaml.stringify({ spec: deploymentSpec });
     }
-    if (props.autoscaling) {
+    const { autoscaling, minAvailable } = this.scaling;
+    if (autoscaling) {
       data.horizontalPodAutoscaler = Yaml.stringify({
-        spec: {
-          minReplicas: props.autoscaling.minReplicas,
-          maxReplicas: props.autoscaling.maxReplicas,
-          metrics: [
-            {
-              type: 'Resource',
-              resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: props.autoscaling.targetCpuUtilizationPercent ?? 80 } },
-            },
-          ],
-        },
+        spec: { minReplicas: autoscaling.minReplicas, maxReplicas: autoscaling.maxReplicas, metrics: cpuUtilizationMetrics(autoscaling) },
       });
     }
-    const minAvailable = props.minAvailable ?? ((this.replicas ?? props.autoscaling!.minReplicas) >= 2 ? 1 : 0);
     if (minAvailable > 0) {
       data.podDisruptionBudget = Yaml.stringify({ spec: { minAvailable, selector: { matchLabels: this.selectorLabels } } });
     }
@@ -722,6 +619,7 @@ export class EgressWaypointHost extends Construct {
     this.namespace = inField(this, 'namespace', () => validateDnsLabel(props.namespace ?? this.waypoint.namespace, 'namespace'));
     this.resolution = this.validateResolution(props.resolution);
     this.ports = this.validatePorts(props.ports ?? [EgressPort.tls(443)], props.tlsOrigination);
+    const tls = props.tlsOrigination === undefined ? undefined : this.validateTls(props.tlsOrigination);
     const exportTo = props.exportTo === undefined ? undefined : this.validateExportTo(props.exportTo);
     this.waypoint._registerHost(this);
     this.waypoint._claimName(this, 'name', 'ServiceEntry', this.namespace, this.serviceEntryName);
@@ -750,15 +648,15 @@ export class EgressWaypointHost extends Construct {
           ],
     });
 
-    if (props.tlsOrigination) {
+    if (tls) {
       this.destinationRuleName = dnsLabelName([this.serviceEntryName, 'tls']);
       this.waypoint._claimName(this, 'tlsOrigination', 'DestinationRule', this.namespace, this.destinationRuleName);
       new DestinationRule(this, 'TlsOrigination', {
-        metadata: { name: this.destinationRuleName, namespace: this.namespace },
+        metadata: { name: this.destinationRuleName, namespace: this.namespace, annotations: tls._annotations },
         spec: {
           host: this.host.name,
           exportTo: this.consumerNamespaces(),
-          trafficPolicy: { tls: this.tlsSettings(props.tlsOrigination.options) },
+          trafficPolicy: { tls: tls._renderClientTls(this.host.name, DestinationRuleSpecTrafficPolicyTlsMode) },
         },
       });
     }
@@ -837,7 +735,7 @@ export class EgressWaypointHost extends Construct {
     return resolution;
   }
 
-  private validatePorts(given: EgressPort[], tls: WaypointTlsOrigination | undefined): EgressPort[] {
+  private validatePorts(given: EgressPort[], tls: OriginationTls | undefined): EgressPort[] {
     if (given.length === 0) {
       fieldError(this, 'ports', 'at least one port is required, e.g. EgressPort.tls(443) or EgressPort.http(80)');
     }
@@ -964,46 +862,23 @@ export class EgressWaypointHost extends Construct {
     return ['.', ...[...others].sort()];
   }
 
-  private tlsSettings(options: WaypointTlsOriginationOptions) {
-    const field = 'tlsOrigination';
-    const { caCertificates, credentialName, subjectAltNames, insecureSkipVerify } = options;
-    if (caCertificates !== undefined && credentialName !== undefined) {
-      fieldError(this, `${field}.credentialName`, 'give the CA either as caCertificates (a file in the proxy) or as credentialName (a Secret), not both');
+  /** Checks the TLS origination for the waypoint, which reads `credentialName` Secrets from its own namespace. */
+  private validateTls(tls: OriginationTls): OriginationTls {
+    if (!(tls instanceof OriginationTls)) {
+      fieldError(this, 'tlsOrigination', 'expected an OriginationTls, e.g. OriginationTls.simple()');
     }
-    if (caCertificates !== undefined && (typeof caCertificates !== 'string' || !caCertificates.startsWith('/') || /\s/.test(caCertificates))) {
-      fieldError(this, `${field}.caCertificates`, `${JSON.stringify(caCertificates)} must be the absolute path of a PEM file in the waypoint proxy, without spaces, e.g. "/etc/certs/ca.pem"`);
+    if (tls.presentsClientCertificate) {
+      fieldError(
+        this,
+        'tlsOrigination',
+        `${tls} cannot be originated at a waypoint: Istio reads the client certificate Secret (credentialName) from the waypoint's namespace ("${this.waypoint.namespace}"), ` +
+          'and istiod hands its private key only to a proxy whose service account may read the Secrets there, which Istio does not grant the waypoints it deploys ' +
+          '(granting it would let every namespace bound to the waypoint make it present the certificate); originate mutual TLS at an egress gateway ' +
+          '(TlsOriginationEgress with OriginationTls.mutual), or verify the server only with OriginationTls.simple()',
+      );
     }
-    if (credentialName !== undefined) {
-      inField(this, `${field}.credentialName`, () => validateDnsSubdomain(credentialName, 'Secret name'));
-    }
-    if (insecureSkipVerify) {
-      const verifying = [caCertificates && 'caCertificates', credentialName && 'credentialName', subjectAltNames && 'subjectAltNames'].filter(Boolean);
-      if (verifying.length > 0) {
-        fieldError(
-          this,
-          `${field}.insecureSkipVerify`,
-          `insecureSkipVerify turns certificate checks off, so ${verifying.join(' and ')} would be ignored (Istio: "cannot specify CaCertificates or CredentialName or SubjectAltNames when InsecureSkipVerify is set true"); ` +
-            'remove insecureSkipVerify to verify the server',
-        );
-      }
-      return { mode: DestinationRuleSpecTrafficPolicyTlsMode.SIMPLE, insecureSkipVerify: true };
-    }
-    const sans = (subjectAltNames ?? [this.host.name]).map((san, i) => inField(this, `${field}.subjectAltNames[${i}]`, () => requirePresent(san, 'a subject alternative name')));
-    if (sans.length === 0) {
-      fieldError(this, `${field}.subjectAltNames`, `an empty list would turn the server name check off; omit it to check "${this.host.name}", or list the names the certificate carries`);
-    }
-    sans.forEach((san, i) => {
-      if (typeof san !== 'string' || san.length === 0 || /\s/.test(san)) {
-        fieldError(this, `${field}.subjectAltNames[${i}]`, `${JSON.stringify(san)} is not a certificate name; give a DNS name such as "${this.host.name}"`);
-      }
-    });
-    return {
-      mode: DestinationRuleSpecTrafficPolicyTlsMode.SIMPLE,
-      sni: this.host.name,
-      subjectAltNames: sans,
-      caCertificates,
-      credentialName,
-    };
+    inField(this, 'tlsOrigination', () => tls._validate({ namespace: this.waypoint.namespace, kind: 'waypoint' }));
+    return tls;
   }
 
   private rulePorts(field: string, given: number[] | undefined): number[] | undefined {
@@ -1115,22 +990,4 @@ function pathProblem(path: string): string | undefined {
     return 'a "*" is only allowed as the first or last character (suffix or prefix match), or as a whole segment "{*}" / "{**}"';
   }
   return undefined;
-}
-
-function toKubeResources(resources: plus.ContainerResources | undefined): any {
-  if (!resources) {
-    return undefined;
-  }
-  const requests: { [key: string]: string } = {};
-  const limits: { [key: string]: string } = {};
-  if (resources.cpu?.request) requests.cpu = resources.cpu.request.amount;
-  if (resources.cpu?.limit) limits.cpu = resources.cpu.limit.amount;
-  if (resources.memory?.request) requests.memory = `${resources.memory.request.toMebibytes()}Mi`;
-  if (resources.memory?.limit) limits.memory = `${resources.memory.limit.toMebibytes()}Mi`;
-  if (resources.ephemeralStorage?.request) requests['ephemeral-storage'] = `${resources.ephemeralStorage.request.toMebibytes()}Mi`;
-  if (resources.ephemeralStorage?.limit) limits['ephemeral-storage'] = `${resources.ephemeralStorage.limit.toMebibytes()}Mi`;
-  const result: any = {};
-  if (Object.keys(requests).length > 0) result.requests = requests;
-  if (Object.keys(limits).length > 0) result.limits = limits;
-  return Object.keys(result).length > 0 ? result : undefined;
 }

@@ -1,12 +1,13 @@
+import { Lazy } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { validateDnsLabel, validateDnsSubdomain } from './dns';
+import { EgressPathConfig, IEgressPath } from './egress-path';
 import { fieldError, inField, requirePresent } from './errors';
 import { WorkloadIdentity, WorkloadSelector } from './identity';
 import { MeshSettings } from './mesh';
-import { EgressPathConfig, IEgressPath } from './egress-path';
 import { EgressPort, protocolFromPortName, validateUniquePorts } from './port';
-import { Lazy } from 'cdk8s';
+import { cpuUtilizationMetrics, resourceAmounts, validateScaling } from './workload-scaling';
 import {
   DestinationRule,
   DestinationRuleSpec,
@@ -463,7 +464,8 @@ export class EgressGateway extends EgressGatewayBase {
     this.podLabels = { istio: this.serviceName, [GATEWAY_INSTANCE_LABEL]: instance };
     this.identity = WorkloadIdentity.serviceAccount(this.namespace, this.serviceName);
     this.ports = gatewayPorts(this, props.ports);
-    this.replicas = this.validateScaling(props);
+    const scaling = validateScaling(this, props);
+    this.replicas = scaling.replicas;
 
     const metadata = { name: this.serviceName, namespace: this.namespace, labels: this.commonLabels() };
 
@@ -522,27 +524,21 @@ export class EgressGateway extends EgressGatewayBase {
       },
     });
 
-    const minAvailable = props.minAvailable ?? ((this.replicas ?? props.autoscaling!.minReplicas) >= 2 ? 1 : 0);
-    if (minAvailable > 0) {
+    if (scaling.minAvailable > 0) {
       new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
         metadata,
-        spec: { minAvailable: k8s.IntOrString.fromNumber(minAvailable), selector: { matchLabels: this.selectorLabels } },
+        spec: { minAvailable: k8s.IntOrString.fromNumber(scaling.minAvailable), selector: { matchLabels: this.selectorLabels } },
       });
     }
 
-    if (props.autoscaling) {
+    if (scaling.autoscaling) {
       new k8s.KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
         metadata,
         spec: {
           scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: this.serviceName },
-          minReplicas: props.autoscaling.minReplicas,
-          maxReplicas: props.autoscaling.maxReplicas,
-          metrics: [
-            {
-              type: 'Resource',
-              resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: props.autoscaling.targetCpuUtilizationPercent ?? 80 } },
-            },
-          ],
+          minReplicas: scaling.autoscaling.minReplicas,
+          maxReplicas: scaling.autoscaling.maxReplicas,
+          metrics: cpuUtilizationMetrics(scaling.autoscaling),
         },
       });
     }
@@ -579,48 +575,6 @@ export class EgressGateway extends EgressGatewayBase {
       { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector },
       { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector },
     ];
-  }
-
-  private validateScaling(props: EgressGatewayProps): number | undefined {
-    if (props.autoscaling && props.replicas !== undefined) {
-      fieldError(this, 'replicas', `set either replicas (${props.replicas}) or autoscaling, not both: the autoscaler owns the replica count`);
-    }
-    const minAvailable = props.minAvailable;
-    if (minAvailable !== undefined && (!Number.isInteger(minAvailable) || minAvailable < 0)) {
-      fieldError(this, 'minAvailable', `${minAvailable} must be a whole number >= 0 (0 means no PodDisruptionBudget)`);
-    }
-    if (props.autoscaling) {
-      const { minReplicas, maxReplicas, targetCpuUtilizationPercent } = props.autoscaling;
-      if (!Number.isInteger(minReplicas) || minReplicas < 1) {
-        fieldError(this, 'autoscaling.minReplicas', `${minReplicas} must be a whole number >= 1 (2 or more for high availability)`);
-      }
-      if (!Number.isInteger(maxReplicas) || maxReplicas < minReplicas) {
-        fieldError(this, 'autoscaling.maxReplicas', `${maxReplicas} must be a whole number >= minReplicas (${minReplicas})`);
-      }
-      if (targetCpuUtilizationPercent !== undefined && (!Number.isInteger(targetCpuUtilizationPercent) || targetCpuUtilizationPercent < 1)) {
-        fieldError(this, 'autoscaling.targetCpuUtilizationPercent', `${targetCpuUtilizationPercent} must be a whole number of percent >= 1`);
-      }
-      if (minAvailable !== undefined && minAvailable >= minReplicas) {
-        fieldError(
-          this,
-          'minAvailable',
-          `${minAvailable} must be below autoscaling.minReplicas (${minReplicas}), otherwise the PodDisruptionBudget blocks every eviction and node drains hang; lower it or raise minReplicas`,
-        );
-      }
-      return undefined;
-    }
-    const replicas = props.replicas ?? 2;
-    if (!Number.isInteger(replicas) || replicas < 1) {
-      fieldError(this, 'replicas', `${replicas} must be a whole number >= 1 (2 or more for high availability)`);
-    }
-    if (minAvailable !== undefined && minAvailable > 0 && minAvailable >= replicas) {
-      fieldError(
-        this,
-        'minAvailable',
-        `${minAvailable} must be below replicas (${replicas}), otherwise the PodDisruptionBudget blocks every eviction and node drains hang; lower it, raise replicas, or set 0 for no budget`,
-      );
-    }
-    return replicas;
   }
 }
 
@@ -704,16 +658,8 @@ function toKubeResources(resources: plus.ContainerResources | undefined): plus.k
   if (!resources) {
     return { requests: { cpu: q('100m'), memory: q('128Mi') }, limits: { cpu: q('2000m'), memory: q('1024Mi') } };
   }
-  const requests: { [key: string]: plus.k8s.Quantity } = {};
-  const limits: { [key: string]: plus.k8s.Quantity } = {};
-  if (resources.cpu?.request) requests.cpu = q(resources.cpu.request.amount);
-  if (resources.cpu?.limit) limits.cpu = q(resources.cpu.limit.amount);
-  if (resources.memory?.request) requests.memory = q(`${resources.memory.request.toMebibytes()}Mi`);
-  if (resources.memory?.limit) limits.memory = q(`${resources.memory.limit.toMebibytes()}Mi`);
-  if (resources.ephemeralStorage?.request) requests['ephemeral-storage'] = q(`${resources.ephemeralStorage.request.toMebibytes()}Mi`);
-  if (resources.ephemeralStorage?.limit) limits['ephemeral-storage'] = q(`${resources.ephemeralStorage.limit.toMebibytes()}Mi`);
-  return {
-    requests: Object.keys(requests).length > 0 ? requests : undefined,
-    limits: Object.keys(limits).length > 0 ? limits : undefined,
-  };
+  const amounts = resourceAmounts(resources);
+  const quantities = (values: { [key: string]: string } | undefined) =>
+    values === undefined ? undefined : Object.fromEntries(Object.entries(values).map(([k, v]) => [k, q(v)]));
+  return { requests: quantities(amounts?.requests), limits: quantities(amounts?.limits) };
 }

@@ -8,13 +8,14 @@ import {
   EgressWaypointHostOptions,
   IstioVersion,
   MeshSettings,
+  OriginationTls,
   Protocol,
+  TrustedCa,
   WaypointHostResolution,
-  WaypointTlsOrigination,
   WorkloadIdentity,
 } from '../src';
 import { synthValid } from './schema';
-import { defineAmbientEgress } from '../examples/ambient-egress/main';
+import { defineAmbientEgress } from '../examples/ambient-egress/chart';
 
 const byKind = (objects: any[], kind: string) => objects.filter((o) => o.kind === kind);
 const one = (objects: any[], kind: string) => {
@@ -100,6 +101,7 @@ describe('AmbientEgressWaypoint | the Istio ambient egress walkthrough', () => {
       trafficPolicy: { tls: { mode: 'SIMPLE', sni: 'httpbin.org', subjectAltNames: ['httpbin.org'] } },
     });
     expect(dr.spec.trafficPolicy.tls.insecureSkipVerify).toBeUndefined();
+    expect(dr.metadata.annotations).toBeUndefined();
 
     // the waypoint
     expect(one(objects, 'Namespace').metadata.labels).toEqual({ 'istio.io/dataplane-mode': 'ambient', 'istio.io/use-waypoint': 'egress-gateway' });
@@ -271,7 +273,7 @@ describe('AmbientEgressWaypoint | cross-namespace, wildcard and scaling', () => 
 
   test('hosts in other namespaces get their policies and TLS settings there, exported to the waypoint', () => {
     const { chart, waypoint } = waypointWith({ allowedNamespaces: ['shop'] });
-    const host = waypoint.addHost('payments.example.com', { namespace: 'shop', ports: [EgressPort.http(80)], tlsOrigination: WaypointTlsOrigination.simple() });
+    const host = waypoint.addHost('payments.example.com', { namespace: 'shop', ports: [EgressPort.http(80)], tlsOrigination: OriginationTls.simple() });
     host.allow('checkout', { identities: [SHOP] });
     const objects = synthValid(chart);
     expect(byKind(objects, 'AuthorizationPolicy')[0].metadata.namespace).toBe('shop');
@@ -291,11 +293,11 @@ describe('AmbientEgressWaypoint | hosts, rules and TLS options', () => {
     expect(ap.spec.rules[0].to).toEqual([{ operation: { ports: ['80'], paths: ['/v1/*', '*.json', '/items/{*}/price'] } }]);
   });
 
-  test('TLS origination: target port 443 unless given, CA from a Secret, names to check', () => {
+  test('TLS origination: target port 443 unless given, CA from a Secret in the waypoint namespace, names to check', () => {
     const { chart, waypoint } = waypointWith();
     const host = waypoint.addHost('api.example.com', {
       ports: [EgressPort.http(80), EgressPort.http(8080, { targetPort: 8443 })],
-      tlsOrigination: WaypointTlsOrigination.simple({ credentialName: 'example-ca', subjectAltNames: ['api.example.com', 'edge.example.net'] }),
+      tlsOrigination: OriginationTls.simple({ ca: TrustedCa.fromSecret('example-ca', 'istio-egress'), subjectAltNames: ['api.example.com', 'edge.example.net'] }),
     });
     host.allow('all', { identities: [WorkloadIdentity.anyInMesh()] });
     const objects = synthValid(chart);
@@ -310,22 +312,35 @@ describe('AmbientEgressWaypoint | hosts, rules and TLS options', () => {
       credentialName: 'example-ca',
     });
     expect(host.destinationRuleName).toBe('api-example-com-tls');
+    // istiod serves a CA-only Secret of the waypoint's own namespace without RBAC: none is created
+    expect(byKind(objects, 'Role')).toHaveLength(0);
   });
 
   test('TLS origination with a CA file', () => {
     const { chart, waypoint } = waypointWith();
     waypoint
-      .addHost('api.example.com', { ports: [EgressPort.http(80)], tlsOrigination: WaypointTlsOrigination.simple({ caCertificates: '/etc/certs/ca.pem' }) })
+      .addHost('api.example.com', { ports: [EgressPort.http(80)], tlsOrigination: OriginationTls.simple({ ca: TrustedCa.fromFile('/etc/certs/ca.pem') }) })
       .allow('all', { identities: [SHOP] });
-    expect(one(synthValid(chart), 'DestinationRule').spec.trafficPolicy.tls.caCertificates).toBe('/etc/certs/ca.pem');
+    expect(one(synthValid(chart), 'DestinationRule').spec.trafficPolicy.tls).toEqual({
+      mode: 'SIMPLE',
+      sni: 'api.example.com',
+      subjectAltNames: ['api.example.com'],
+      caCertificates: '/etc/certs/ca.pem',
+    });
   });
 
-  test('insecureSkipVerify is an explicit opt-in that sets neither SNI nor names', () => {
+  test('no verification only on explicit request with a reason, recorded on the DestinationRule; SNI is still sent, no names', () => {
     const { chart, waypoint } = waypointWith();
     waypoint
-      .addHost('self-signed.example.com', { ports: [EgressPort.http(80)], tlsOrigination: WaypointTlsOrigination.simple({ insecureSkipVerify: true }) })
+      .addHost('self-signed.example.com', {
+        ports: [EgressPort.http(80)],
+        tlsOrigination: OriginationTls.insecureWithoutVerification({ reason: 'lab server with a self-signed certificate (OPS-1)' }),
+      })
       .allow('all', { identities: [SHOP] });
-    expect(one(synthValid(chart), 'DestinationRule').spec.trafficPolicy.tls).toEqual({ mode: 'SIMPLE', insecureSkipVerify: true });
+    const dr = one(synthValid(chart), 'DestinationRule');
+    expect(dr.metadata.annotations).toEqual({ 'cdk8s-istio-egress/insecure-skip-verify-reason': 'lab server with a self-signed certificate (OPS-1)' });
+    // Istio rejects a CA, credentialName or subjectAltNames beside insecureSkipVerify.
+    expect(dr.spec.trafficPolicy.tls).toEqual({ mode: 'SIMPLE', sni: 'self-signed.example.com', insecureSkipVerify: true });
   });
 
   test('explicit names, exportTo and DNS_ROUND_ROBIN', () => {
@@ -484,14 +499,14 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
   });
 
   test('fails for TLS origination on a non-HTTP port', () => {
-    expect(() => addHost('api.example.com', { ports: [EgressPort.tls(443)], tlsOrigination: WaypointTlsOrigination.simple() })).toThrow(
+    expect(() => addHost('api.example.com', { ports: [EgressPort.tls(443)], tlsOrigination: OriginationTls.simple() })).toThrow(
       `${H('api-example-com')}: ports[0]: TLS origination needs HTTP from the application, but TLS 443 (tls-443) is not an HTTP port ` +
         '(the application already speaks TLS there, so the waypoint would encrypt twice); use EgressPort.http(80, { targetPort: 443 }), or drop tlsOrigination to pass the TLS through',
     );
   });
 
   test('fails for TLS origination to a wildcard host', () => {
-    expect(() => addHost('*.example.com', { ports: [EgressPort.http(80)], tlsOrigination: WaypointTlsOrigination.simple() })).toThrow(
+    expect(() => addHost('*.example.com', { ports: [EgressPort.http(80)], tlsOrigination: OriginationTls.simple() })).toThrow(
       `${H('wildcard-example-com')}: tlsOrigination: TLS origination for wildcard host "*.example.com" is not supported: the server name is only known per request, ` +
         'so the certificate could not be checked against a fixed name; add each exact host you need with its own TLS origination',
     );
@@ -499,30 +514,31 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
 
   test.each([
     [
-      { caCertificates: '/etc/ca.pem', credentialName: 'ca' },
-      'tlsOrigination.credentialName: give the CA either as caCertificates (a file in the proxy) or as credentialName (a Secret), not both',
+      OriginationTls.mutual({ credentialName: 'client-credential' }),
+      'tlsOrigination: MUTUAL (secret client-credential) cannot be originated at a waypoint: Istio reads the client certificate Secret (credentialName) ' +
+        'from the waypoint\'s namespace ("istio-egress"), and istiod hands its private key only to a proxy whose service account may read the Secrets there, ' +
+        'which Istio does not grant the waypoints it deploys (granting it would let every namespace bound to the waypoint make it present the certificate); ' +
+        'originate mutual TLS at an egress gateway (TlsOriginationEgress with OriginationTls.mutual), or verify the server only with OriginationTls.simple()',
     ],
     [
-      { insecureSkipVerify: true, caCertificates: '/etc/ca.pem' },
-      'tlsOrigination.insecureSkipVerify: insecureSkipVerify turns certificate checks off, so caCertificates would be ignored ' +
-        '(Istio: "cannot specify CaCertificates or CredentialName or SubjectAltNames when InsecureSkipVerify is set true"); remove insecureSkipVerify to verify the server',
+      OriginationTls.simple({ ca: TrustedCa.fromSecret('example-ca', 'shop') }),
+      'tlsOrigination: ca: the Secret "example-ca" is in namespace "shop", but Istio reads credentialName Secrets only from the namespace of the proxy that uses them, ' +
+        'the egress waypoint\'s ("istio-egress"); create the Secret in "istio-egress"',
+    ],
+    [OriginationTls.simple({ ca: TrustedCa.fromSecret('My_CA') }), 'tlsOrigination: ca: Invalid CA secret name "My_CA"'],
+    [
+      OriginationTls.simple({ ca: TrustedCa.fromFile('ca.pem') }),
+      'tlsOrigination: ca: CA file "ca.pem" must be an absolute path without spaces inside the waypoint pods, e.g. "/etc/istio/egress-ca/ca.crt"',
     ],
     [
-      { insecureSkipVerify: true, subjectAltNames: ['api.example.com'], credentialName: 'ca' },
-      'tlsOrigination.insecureSkipVerify: insecureSkipVerify turns certificate checks off, so credentialName and subjectAltNames would be ignored',
+      OriginationTls.simple({ subjectAltNames: [] }),
+      'tlsOrigination: subjectAltNames: an empty list turns the host name check off; omit it to check the host name, or list the names the certificate carries',
     ],
-    [
-      { subjectAltNames: [] },
-      'tlsOrigination.subjectAltNames: an empty list would turn the server name check off; omit it to check "api.example.com", or list the names the certificate carries',
-    ],
-    [{ subjectAltNames: ['api example'] }, 'tlsOrigination.subjectAltNames[0]: "api example" is not a certificate name; give a DNS name such as "api.example.com"'],
-    [{ caCertificates: '' }, 'tlsOrigination.caCertificates: "" must be the absolute path of a PEM file in the waypoint proxy, without spaces, e.g. "/etc/certs/ca.pem"'],
-    [{ caCertificates: 'ca.pem' }, 'tlsOrigination.caCertificates: "ca.pem" must be the absolute path of a PEM file in the waypoint proxy, without spaces'],
-    [{ credentialName: 'My_CA' }, 'tlsOrigination.credentialName: Invalid Secret name "My_CA": each dot-separated part'],
-  ])('fails for the TLS origination options %j', (options, message) => {
-    expect(() => addHost('api.example.com', { ports: [EgressPort.http(80)], tlsOrigination: WaypointTlsOrigination.simple(options) })).toThrow(
-      `${H('api-example-com')}: ${message}`,
-    );
+    [OriginationTls.simple({ subjectAltNames: ['api example'] }), 'tlsOrigination: subjectAltNames[0]: "api example" is not a certificate name; give a DNS name such as "api.example.com"'],
+    [OriginationTls.insecureWithoutVerification({ reason: '' }), 'tlsOrigination: reason: insecureWithoutVerification needs a reason (why the server certificate cannot be verified)'],
+    [{ options: { insecureSkipVerify: true } } as any, 'tlsOrigination: expected an OriginationTls, e.g. OriginationTls.simple()'],
+  ])('fails for the TLS origination %s', (tlsOrigination, message) => {
+    expect(() => addHost('api.example.com', { ports: [EgressPort.http(80)], tlsOrigination })).toThrow(`${H('api-example-com')}: ${message}`);
   });
 
   describe('allow rules', () => {

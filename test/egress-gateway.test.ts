@@ -182,7 +182,10 @@ describe('EgressGateway | bad input', () => {
     [{ autoscaling: { minReplicas: 0, maxReplicas: 4 } }, 'test/gw: autoscaling.minReplicas: 0 must be a whole number >= 1'],
     [{ autoscaling: { minReplicas: 3, maxReplicas: 2 } }, 'test/gw: autoscaling.maxReplicas: 2 must be a whole number >= minReplicas (3)'],
     [{ autoscaling: { minReplicas: 2, maxReplicas: 4, targetCpuUtilizationPercent: 0 } }, 'test/gw: autoscaling.targetCpuUtilizationPercent: 0 must be a whole number of percent >= 1'],
-    [{ autoscaling: { minReplicas: 2, maxReplicas: 4 }, minAvailable: 2 }, 'test/gw: minAvailable: 2 must be below autoscaling.minReplicas (2)'],
+    [
+      { autoscaling: { minReplicas: 2, maxReplicas: 4 }, minAvailable: 2 },
+      'test/gw: minAvailable: 2 must be below autoscaling.minReplicas (2), otherwise the PodDisruptionBudget blocks every eviction and node drains hang; lower it, raise minReplicas, or set 0 for no budget',
+    ],
     [{ ports: [] }, 'test/gw: ports: at least one port is required, e.g. EgressPort.tls(443)'],
     [{ ports: [EgressPort.tls(443), EgressPort.https(443, { name: 'https-x' })] }, 'test/gw: ports: ports[1]: port 443 already defined at ports[0]'],
     [{ ports: [EgressPort.tls(443, { name: 'egress' })] }, 'test/gw: ports[0]: port name "egress" does not start with its protocol: Istio reads a Service port\'s protocol from the name; use e.g. "tls-443"'],

@@ -1,10 +1,12 @@
 import { Chart, Testing } from 'cdk8s';
-import { TlsOriginationExample } from '../examples/tls-origination/main';
+import { TlsOriginationExample } from '../examples/tls-origination/chart';
 import { EgressGateway, EgressPort, OriginationTls, Protocol, TlsOriginationEgress, TrustedCa, WorkloadIdentity } from '../src';
 import { synthValid } from './schema';
 
 const GATEWAY_LABELS = { 'istio': 'egress-gateway', 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress' };
-const GATEWAY_HOST = 'egress-gateway.istio-egress.svc.cluster.local';
+/** The example's gateway: `egress-gateway` in the example's own namespace `istio-egress-tls`. */
+const EXAMPLE_GATEWAY_LABELS = { 'istio': 'egress-gateway', 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress-tls' };
+const EXAMPLE_GATEWAY_HOST = 'egress-gateway.istio-egress-tls.svc.cluster.local';
 
 const byKind = (objects: any[], kind: string) => objects.filter((o) => o.kind === kind);
 const named = (objects: any[], kind: string, name: string) => {
@@ -35,7 +37,7 @@ describe('TlsOriginationEgress | the TLS origination task (examples/tls-originat
     // task: ServiceEntry, Gateway, DestinationRule (to the gateway: the gateway's shared client rule), VirtualService,
     // DestinationRule (origination).
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
-      'Namespace/istio-egress',
+      'Namespace/istio-egress-tls',
       'ServiceAccount/egress-gateway',
       'Deployment/egress-gateway',
       'Service/egress-gateway',
@@ -49,7 +51,7 @@ describe('TlsOriginationEgress | the TLS origination task (examples/tls-originat
       'DestinationRule/tls-origination-edition-cnn-com',
     ]);
     const istio = objects.filter((o) => o.apiVersion.includes('istio.io'));
-    expect(new Set(istio.map((o) => o.metadata.namespace))).toEqual(new Set(['istio-egress']));
+    expect(new Set(istio.map((o) => o.metadata.namespace))).toEqual(new Set(['istio-egress-tls']));
   });
 
   test('the ServiceEntry declares the HTTP port the app calls and the TLS port the gateway connects to, resolved by DNS', () => {
@@ -69,7 +71,7 @@ describe('TlsOriginationEgress | the TLS origination task (examples/tls-originat
   test('the Gateway server is ISTIO_MUTUAL HTTPS on the gateway port, for the host only, selecting the gateway pods', () => {
     const gw = named(objects, 'Gateway', 'tls-origination');
     expect(gw.spec.selector).toEqual(example.origination.gateway.selectorLabels);
-    expect(gw.spec.selector).toEqual(GATEWAY_LABELS);
+    expect(gw.spec.selector).toEqual(EXAMPLE_GATEWAY_LABELS);
     const podLabels = named(objects, 'Deployment', 'egress-gateway').spec.template.metadata.labels;
     for (const [k, v] of Object.entries(gw.spec.selector)) {
       expect(podLabels[k]).toBe(v);
@@ -81,7 +83,7 @@ describe('TlsOriginationEgress | the TLS origination task (examples/tls-originat
 
   test('sidecars reach the gateway over Istio mTLS, presenting the external host as SNI', () => {
     const dr = clientRule(objects);
-    expect(dr.spec.host).toBe(GATEWAY_HOST);
+    expect(dr.spec.host).toBe(EXAMPLE_GATEWAY_HOST);
     expect(dr.spec.exportTo).toEqual(['.', 'default']);
     expect(dr.spec.subsets).toEqual([
       {
@@ -94,17 +96,17 @@ describe('TlsOriginationEgress | the TLS origination task (examples/tls-originat
   test('the VirtualService routes sidecars (port 80) to the gateway subset, and the gateway to the host on 443', () => {
     const vs = named(objects, 'VirtualService', 'tls-origination-edition-cnn-com');
     expect(vs.spec.hosts).toEqual(['edition.cnn.com']);
-    expect(vs.spec.gateways).toEqual(['mesh', 'istio-egress/tls-origination']);
+    expect(vs.spec.gateways).toEqual(['mesh', 'istio-egress-tls/tls-origination']);
     expect(vs.spec.exportTo).toEqual(['.', 'default']);
     expect(vs.spec.http).toEqual([
       {
         name: 'mesh-to-egress-gateway',
         match: [{ gateways: ['mesh'], port: 80 }],
-        route: [{ destination: { host: GATEWAY_HOST, subset: 'tls-origination-edition-cnn-com', port: { number: 80 } } }],
+        route: [{ destination: { host: EXAMPLE_GATEWAY_HOST, subset: 'tls-origination-edition-cnn-com', port: { number: 80 } } }],
       },
       {
         name: 'egress-gateway-to-host',
-        match: [{ gateways: ['istio-egress/tls-origination'], port: 80 }],
+        match: [{ gateways: ['istio-egress-tls/tls-origination'], port: 80 }],
         route: [{ destination: { host: 'edition.cnn.com', port: { number: 443 } } }],
       },
     ]);
@@ -114,7 +116,7 @@ describe('TlsOriginationEgress | the TLS origination task (examples/tls-originat
     const dr = named(objects, 'DestinationRule', 'tls-origination-edition-cnn-com');
     expect(dr.spec.host).toBe('edition.cnn.com');
     expect(dr.spec.exportTo).toEqual(['.']);
-    expect(dr.spec.workloadSelector).toEqual({ matchLabels: GATEWAY_LABELS });
+    expect(dr.spec.workloadSelector).toEqual({ matchLabels: EXAMPLE_GATEWAY_LABELS });
     expect(dr.spec.trafficPolicy).toEqual({
       portLevelSettings: [{ port: { number: 443 }, tls: { mode: 'SIMPLE', sni: 'edition.cnn.com', subjectAltNames: ['edition.cnn.com'] } }],
     });
@@ -124,7 +126,7 @@ describe('TlsOriginationEgress | the TLS origination task (examples/tls-originat
   test('the gateway accepts only the sleep service account, on the port its pods listen on', () => {
     const ap = named(objects, 'AuthorizationPolicy', 'tls-origination');
     expect(ap.spec).toEqual({
-      selector: { matchLabels: GATEWAY_LABELS },
+      selector: { matchLabels: EXAMPLE_GATEWAY_LABELS },
       action: 'ALLOW',
       rules: [{ from: [{ source: { principals: ['cluster.local/ns/default/sa/sleep'] } }], to: [{ operation: { ports: ['8080'] } }] }],
     });
@@ -145,7 +147,7 @@ describe('TlsOriginationEgress | the TLS origination task (examples/tls-originat
     expect(o.tlsPort.number).toBe(443);
     expect(o.exportTo).toEqual(['.', 'default']);
     expect(o.allowedIdentities.map(String)).toEqual(['service account default/sleep']);
-    expect(o.toEgressPathConfig()).toEqual({ namespace: 'istio-egress', podLabels: GATEWAY_LABELS, podPorts: [8080], externalPorts: [443] });
+    expect(o.toEgressPathConfig()).toEqual({ namespace: 'istio-egress-tls', podLabels: EXAMPLE_GATEWAY_LABELS, podPorts: [8080], externalPorts: [443] });
   });
 });
 

@@ -1,0 +1,128 @@
+import * as plus from 'cdk8s-plus-28';
+import { IConstruct } from 'constructs';
+import { EgressGatewayAutoscaling } from './egress-gateway';
+import { fieldError } from './errors';
+
+/**
+ * The replica settings of a proxy workload (an egress gateway or a waypoint), as given in its props.
+ *
+ * @internal
+ */
+export interface WorkloadScalingProps {
+  readonly replicas?: number;
+  readonly autoscaling?: EgressGatewayAutoscaling;
+  readonly minAvailable?: number;
+}
+
+/**
+ * Validated replica settings.
+ *
+ * @internal
+ */
+export interface WorkloadScaling {
+  /** The fixed replica count, or undefined when autoscaled. */
+  readonly replicas?: number;
+
+  /** The autoscaling settings, if autoscaled. */
+  readonly autoscaling?: EgressGatewayAutoscaling;
+
+  /** The PodDisruptionBudget's `minAvailable`; 0 for no PodDisruptionBudget. */
+  readonly minAvailable: number;
+}
+
+/**
+ * Checks `replicas`, `autoscaling` and `minAvailable` (errors name `scope` and the field), and fills in the defaults:
+ * 2 replicas; a PodDisruptionBudget of 1 when there are at least 2 replicas (or `minReplicas`).
+ *
+ * @internal
+ */
+export function validateScaling(scope: IConstruct, props: WorkloadScalingProps): WorkloadScaling {
+  if (props.autoscaling && props.replicas !== undefined) {
+    fieldError(scope, 'replicas', `set either replicas (${props.replicas}) or autoscaling, not both: the autoscaler owns the replica count`);
+  }
+  const minAvailable = props.minAvailable;
+  if (minAvailable !== undefined && (!Number.isInteger(minAvailable) || minAvailable < 0)) {
+    fieldError(scope, 'minAvailable', `${minAvailable} must be a whole number >= 0 (0 means no PodDisruptionBudget)`);
+  }
+  if (props.autoscaling) {
+    const { minReplicas, maxReplicas, targetCpuUtilizationPercent } = props.autoscaling;
+    if (!Number.isInteger(minReplicas) || minReplicas < 1) {
+      fieldError(scope, 'autoscaling.minReplicas', `${minReplicas} must be a whole number >= 1 (2 or more for high availability)`);
+    }
+    if (!Number.isInteger(maxReplicas) || maxReplicas < minReplicas) {
+      fieldError(scope, 'autoscaling.maxReplicas', `${maxReplicas} must be a whole number >= minReplicas (${minReplicas})`);
+    }
+    if (targetCpuUtilizationPercent !== undefined && (!Number.isInteger(targetCpuUtilizationPercent) || targetCpuUtilizationPercent < 1)) {
+      fieldError(scope, 'autoscaling.targetCpuUtilizationPercent', `${targetCpuUtilizationPercent} must be a whole number of percent >= 1`);
+    }
+    return { autoscaling: props.autoscaling, minAvailable: checkMinAvailable(scope, minAvailable, minReplicas, 'autoscaling.minReplicas', 'minReplicas') };
+  }
+  const replicas = props.replicas ?? 2;
+  if (!Number.isInteger(replicas) || replicas < 1) {
+    fieldError(scope, 'replicas', `${replicas} must be a whole number >= 1 (2 or more for high availability)`);
+  }
+  return { replicas, minAvailable: checkMinAvailable(scope, minAvailable, replicas, 'replicas', 'replicas') };
+}
+
+/** `minAvailable` below the replica count, or its default (1 from 2 replicas on, else 0). */
+function checkMinAvailable(scope: IConstruct, minAvailable: number | undefined, replicas: number, field: string, raise: string): number {
+  if (minAvailable === undefined) {
+    return replicas >= 2 ? 1 : 0;
+  }
+  if (minAvailable > 0 && minAvailable >= replicas) {
+    fieldError(
+      scope,
+      'minAvailable',
+      `${minAvailable} must be below ${field} (${replicas}), otherwise the PodDisruptionBudget blocks every eviction and node drains hang; lower it, raise ${raise}, or set 0 for no budget`,
+    );
+  }
+  return minAvailable;
+}
+
+/**
+ * The HorizontalPodAutoscaler (autoscaling/v2) metrics: average CPU utilization, 80% unless given.
+ *
+ * @internal
+ */
+export function cpuUtilizationMetrics(autoscaling: EgressGatewayAutoscaling) {
+  return [
+    {
+      type: 'Resource',
+      resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: autoscaling.targetCpuUtilizationPercent ?? 80 } },
+    },
+  ];
+}
+
+/**
+ * Container resource amounts as Kubernetes quantity strings.
+ *
+ * @internal
+ */
+export interface ResourceAmounts {
+  readonly requests?: { [key: string]: string };
+  readonly limits?: { [key: string]: string };
+}
+
+/**
+ * The `requests` and `limits` of `resources` as quantity strings (memory and ephemeral storage in Mi); undefined when
+ * nothing is set.
+ *
+ * @internal
+ */
+export function resourceAmounts(resources: plus.ContainerResources | undefined): ResourceAmounts | undefined {
+  if (!resources) {
+    return undefined;
+  }
+  const requests: { [key: string]: string } = {};
+  const limits: { [key: string]: string } = {};
+  if (resources.cpu?.request) requests.cpu = resources.cpu.request.amount;
+  if (resources.cpu?.limit) limits.cpu = resources.cpu.limit.amount;
+  if (resources.memory?.request) requests.memory = `${resources.memory.request.toMebibytes()}Mi`;
+  if (resources.memory?.limit) limits.memory = `${resources.memory.limit.toMebibytes()}Mi`;
+  if (resources.ephemeralStorage?.request) requests['ephemeral-storage'] = `${resources.ephemeralStorage.request.toMebibytes()}Mi`;
+  if (resources.ephemeralStorage?.limit) limits['ephemeral-storage'] = `${resources.ephemeralStorage.limit.toMebibytes()}Mi`;
+  const result: { requests?: { [key: string]: string }; limits?: { [key: string]: string } } = {};
+  if (Object.keys(requests).length > 0) result.requests = requests;
+  if (Object.keys(limits).length > 0) result.limits = limits;
+  return Object.keys(result).length > 0 ? result : undefined;
+}
