@@ -81,7 +81,12 @@ describe('EgressNetworkPolicy | the egress-gateway task scenario (examples/netwo
       istiodRule(),
       {
         ports: [{ port: 8443, protocol: 'TCP' }],
-        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-egress' } }, podSelector: { matchLabels: GATEWAY_LABELS } }],
+        to: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-egress-cnn' } },
+            podSelector: { matchLabels: { 'istio': 'egress-gateway', 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress-cnn' } },
+          },
+        ],
       },
     ]);
     // no ipBlock: nothing outside the cluster is reachable directly
@@ -127,7 +132,7 @@ describe('EgressNetworkPolicy | the egress-gateway task scenario (examples/netwo
 
   test('the gateway may not reach cloud metadata (169.254.169.254), private, CGNAT or loopback addresses', () => {
     const gw = named(objects, 'egress-gateway-lockdown');
-    expect(gw.spec.podSelector).toEqual({ matchLabels: GATEWAY_LABELS });
+    expect(gw.spec.podSelector).toEqual({ matchLabels: example.wildcard.gateway.selectorLabels });
     expect(gw.spec.policyTypes).toEqual(['Egress', 'Ingress']);
     const blocks = gw.spec.egress.filter((r: any) => r.to[0].ipBlock !== undefined).map((r: any) => r.to[0].ipBlock);
     expect(blocks).toHaveLength(1);

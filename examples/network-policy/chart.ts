@@ -14,7 +14,8 @@ import { EgressGateway, EgressGatewayNetworkPolicy, EgressNetworkPolicy, Wildcar
  * - DNS is allowed over UDP **and** TCP, and only to the cluster DNS pods, not to every pod of `kube-system`;
  * - the pods may reach istiod only on 15012 and the egress gateway only on its listener port (8443), instead of every
  *   port of every pod in `istio-system`;
- * - the gateway runs in its own namespace `istio-egress`, not in Istio's root namespace;
+ * - the gateway runs in its own namespace `istio-egress-cnn`, not in Istio's root namespace (and not in the
+ *   `istio-egress` namespace of the wildcard example, so all examples can be applied to one cluster);
  * - the egress gateway is locked down too: it may connect to the internet only on 443, never to private, link-local
  *   or cloud metadata addresses, and only the pods of `test-egress` may connect to it.
  */
@@ -26,7 +27,7 @@ export class NetworkPolicyExample extends Chart {
   public constructor(scope: Construct, id: string, props: ChartProps = {}) {
     super(scope, id, props);
 
-    new plus.k8s.KubeNamespace(this, 'EgressNamespace', { metadata: { name: 'istio-egress' } });
+    new plus.k8s.KubeNamespace(this, 'EgressNamespace', { metadata: { name: 'istio-egress-cnn' } });
     new plus.k8s.KubeNamespace(this, 'TestNamespace', { metadata: { name: 'test-egress', labels: { 'istio-injection': 'enabled' } } });
 
     // The sleep sample (samples/sleep/sleep.yaml) in test-egress.
@@ -48,7 +49,7 @@ export class NetworkPolicyExample extends Chart {
       },
     });
 
-    const gateway = new EgressGateway(this, 'EgressGateway', { namespace: 'istio-egress' });
+    const gateway = new EgressGateway(this, 'EgressGateway', { namespace: 'istio-egress-cnn' });
     this.wildcard = new WildcardEgressGateway(this, 'Cnn', {
       gateway,
       name: 'cnn',
