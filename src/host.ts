@@ -119,6 +119,11 @@ export class ExternalHost {
  */
 export class HostSet {
   private readonly byName = new Map<string, ExternalHost>();
+  /** Wildcard hosts by the domain they cover (`a.com` for `*.a.com`). */
+  private readonly wildcardByDomain = new Map<string, ExternalHost>();
+  /** For each proper suffix of a host's domain (`a.com`, `com` for `x.a.com`), one host under it. */
+  private readonly hostUnderSuffix = new Map<string, ExternalHost>();
+  private sorted?: ExternalHost[];
 
   /**
    * @param hosts hosts to start with
@@ -132,32 +137,46 @@ export class HostSet {
   /**
    * Adds a host. A host already present is ignored.
    *
+   * Checking a host against the set takes time proportional to its number of labels, not to the size of the set.
+   *
    * @throws if the host overlaps another host of the set (one covers the other)
    */
   public add(host: ExternalHost): void {
     if (this.byName.has(host.name)) {
       return;
     }
-    for (const existing of this.byName.values()) {
-      if (existing.overlaps(host)) {
-        const [wide, narrow] = existing.covers(host) ? [existing, host] : [host, existing];
-        throw new Error(
-          `Invalid host "${host.name}": it overlaps "${existing.name}" ("${wide.name}" already matches "${narrow.name}"); ` +
-            `Istio rejects overlapping hosts in one VirtualService, so keep only "${wide.name}" or replace it with exact names`,
-        );
-      }
+    const existing = this.overlapping(host);
+    if (existing) {
+      const [wide, narrow] = existing.covers(host) ? [existing, host] : [host, existing];
+      throw new Error(
+        `Invalid host "${host.name}": it overlaps "${existing.name}" ("${wide.name}" already matches "${narrow.name}"); ` +
+          `Istio rejects overlapping hosts in one VirtualService, so keep only "${wide.name}" or replace it with exact names`,
+      );
     }
     this.byName.set(host.name, host);
+    if (host.isWildcard) {
+      this.wildcardByDomain.set(host.domain, host);
+    }
+    for (const suffix of properSuffixes(host.domain)) {
+      if (!this.hostUnderSuffix.has(suffix)) {
+        this.hostUnderSuffix.set(suffix, host);
+      }
+    }
+    this.sorted = undefined;
   }
 
   /** Whether a concrete DNS name is allowed by one of the hosts. */
   public matches(dnsName: string): boolean {
-    return this.hosts.some((h) => h.matches(dnsName));
+    if (this.byName.has(dnsName) && !this.byName.get(dnsName)!.isWildcard) {
+      return true;
+    }
+    return this.wildcardByDomain.has('') || properSuffixes(dnsName).some((d) => this.wildcardByDomain.has(d));
   }
 
   /** The hosts, sorted by name. */
   public get hosts(): ExternalHost[] {
-    return [...this.byName.values()].sort((a, b) => compareNames(a.name, b.name));
+    this.sorted = this.sorted ?? [...this.byName.values()].sort((a, b) => compareNames(a.name, b.name));
+    return [...this.sorted];
   }
 
   /** The host names, sorted: the list every generated resource uses. */
@@ -169,6 +188,32 @@ export class HostSet {
   public get size(): number {
     return this.byName.size;
   }
+
+  /** A host of the set that overlaps `host` (covers it or is covered by it), if any. */
+  private overlapping(host: ExternalHost): ExternalHost | undefined {
+    if (this.byName.size === 0) {
+      return undefined;
+    }
+    if (host.isAnyHost) {
+      return this.byName.values().next().value;
+    }
+    // `*` in the set, or a wildcard `*.d` with d a proper suffix of host's domain, covers host
+    const covering = this.wildcardByDomain.get('') ?? properSuffixes(host.domain).map((d) => this.wildcardByDomain.get(d)).find((h) => h);
+    if (covering) {
+      return covering;
+    }
+    // host `*.d` covers every host whose domain has d as a proper suffix
+    return host.isWildcard ? this.hostUnderSuffix.get(host.domain) : undefined;
+  }
+}
+
+/** `b.c` and `c` for `a.b.c`: the domains a wildcard would need to cover a name under this one. */
+function properSuffixes(domain: string): string[] {
+  const suffixes: string[] = [];
+  for (let i = domain.indexOf('.'); i >= 0; i = domain.indexOf('.', i + 1)) {
+    suffixes.push(domain.slice(i + 1));
+  }
+  return suffixes;
 }
 
 function compareNames(a: string, b: string): number {

@@ -231,4 +231,36 @@ describe('ExternalHost | properties', () => {
       }),
     );
   });
+
+  test('HostSet accepts a host exactly when it overlaps none of the hosts accepted before (same as checking every pair)', () => {
+    // short labels from a small alphabet, so overlaps are frequent
+    const smallLabel = fc.constantFrom('a', 'b', 'c', 'ab');
+    const name = fc.array(smallLabel, { minLength: 2, maxLength: 4 }).map((ls) => ls.join('.'));
+    const hostArb = fc.oneof(name, name.map((n) => `*.${n}`));
+    fc.assert(
+      fc.property(fc.array(hostArb, { maxLength: 15 }), (names) => {
+        const set = new HostSet();
+        const accepted: ExternalHost[] = [];
+        for (const n of names) {
+          const host = ExternalHost.of(n);
+          const expected = accepted.some((a) => a.name === host.name) || !accepted.some((a) => a.overlaps(host));
+          let ok = true;
+          try {
+            set.add(host);
+          } catch {
+            ok = false;
+          }
+          expect(ok).toBe(expected);
+          if (ok && !accepted.some((a) => a.name === host.name)) {
+            accepted.push(host);
+          }
+        }
+        // matches agrees with the hosts one by one
+        for (const probe of ['a.b', 'x.a.b', 'a.b.c', 'c.ab.a', 'b.c.a.b']) {
+          expect(set.matches(probe)).toBe(accepted.some((h) => h.matches(probe)));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
