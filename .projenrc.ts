@@ -64,6 +64,9 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       coveragePathIgnorePatterns: ['/node_modules/', '/imports/', '/test/'],
+      // Needs istioctl (built with Go): runs in `npx projen test:istio` / `istio-check`, so that `npx projen build`
+      // works on a machine without Go.
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/istio-validate.test.ts'],
       testTimeout: 120_000,
     },
   },
@@ -76,7 +79,7 @@ project.package.addField('types', 'lib/src/index.d.ts');
 project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
 
 // Keep sources of generated imports, examples and tooling out of the npm package (lib/ holds the compiled code).
-for (const p of ['/imports/', '/examples/', '/scripts/', '/test-reports/', '/.ci/', '/rosetta/']) {
+for (const p of ['/imports/', '/examples/', '/scripts/', '/test-reports/', '/.ci/', '/rosetta/', '/istioctl-allowed-messages.txt', '/.cache/']) {
   project.addPackageIgnore(p);
 }
 
@@ -124,6 +127,57 @@ packageTask.spawn(project.tasks.tryFind('package:js')!);
 project.addTask('synth-examples', {
   description: 'Synthesize every example app under examples/ into examples/<name>/dist',
   exec: 'ts-node --transpile-only scripts/synth-examples.ts',
+});
+
+// --- Istio's own validator and analyzers --------------------------------------------------------------------------
+// istioctl is built from source with Go (scripts/install-istioctl.sh says why and which version); cached in
+// $ISTIOCTL_CACHE_DIR (default ~/.cache/cdk8s-istio-egress/istioctl), so only the first run compiles.
+const installIstioctl = project.addTask('install-istioctl', {
+  description: 'Build the pinned istioctl from source with Go into $ISTIOCTL_CACHE_DIR (skipped when already built)',
+  exec: 'bash scripts/install-istioctl.sh',
+});
+// Not part of `npx projen test` (see jestOptions): it needs istioctl, and fails without it.
+const testIstio = project.addTask('test:istio', {
+  description: 'Prove that the istioctl check fails on broken manifests (test/istio-validate.test.ts; needs istioctl)',
+  env: { JEST_JUNIT_OUTPUT_NAME: 'istio-junit.xml' },
+  exec: 'jest --ci --coverage=false --testPathIgnorePatterns=/node_modules/ --runTestsByPath test/istio-validate.test.ts',
+});
+const istioCheck = project.addTask('istio-check', {
+  description: "Synthesize every example and judge its manifests with Istio's validator and analyzers (builds istioctl if needed)",
+});
+istioCheck.spawn(project.tasks.tryFind('synth-examples')!);
+istioCheck.spawn(installIstioctl);
+istioCheck.spawn(testIstio);
+istioCheck.exec('ts-node --transpile-only scripts/istio-check.ts');
+
+// --- jsii bindings -------------------------------------------------------------------------------------------------
+// Python: the wheel, installed with its dependencies from PyPI into a fresh virtual environment, must synthesize the
+// wildcard example byte-identical to the TypeScript one.
+const bindingsPython = project.addTask('bindings:python', {
+  description: 'Build the Python wheel, install it into a fresh venv and check that examples/python-wildcard synthesizes byte-identical YAML',
+});
+bindingsPython.spawn(project.tasks.tryFind('synth-examples')!);
+bindingsPython.spawn(project.tasks.tryFind('package:python')!);
+bindingsPython.exec('bash scripts/check-python-bindings.sh');
+
+// Java: Maven Central has org.cdk8s:cdk8s only up to 2.70.47 and no org.cdk8s:cdk8s-plus-28, so `package:java` cannot
+// resolve the dependencies. This builds their Java packages from the jsii assemblies in node_modules (the exact versions
+// the TypeScript side uses) into dist/java beside ours, and compiles ours against them; Maven plugins and the jsii
+// runtime come from Maven Central and are cached in ~/.m2/repository.
+project.addTask('bindings:java', {
+  description: 'Build the Java package (dist/java), with cdk8s, cdk8s-plus-28 and constructs built locally from node_modules',
+  exec: 'jsii-pacmak -v --target java --outdir dist --maven-local-repository "$HOME/.m2/repository" '
+    + 'node_modules/constructs node_modules/cdk8s node_modules/cdk8s-plus-28 .',
+});
+// Go: the Go module proxy refuses github.com/aws/jsii-runtime-go, github.com/cdk8s-team/cdk8s-core-go and
+// github.com/aws/constructs-go ("This module version is not available"), so `package:go` cannot compile the module.
+// This generates it and checks that every file parses as Go.
+project.addTask('bindings:go', {
+  description: 'Generate the Go module (dist/go) and check that it parses (compiling needs modules the Go proxy does not serve here)',
+  steps: [
+    { exec: 'jsii-pacmak -v --target go --code-only' },
+    { exec: 'gofmt -e -l dist/go > /dev/null && echo "bindings:go: $(find dist/go -name \'*.go\' | wc -l) generated Go files parse"' },
+  ],
 });
 
 project.synth();

@@ -39,7 +39,8 @@ export class NetworkPolicyExample extends Chart {
         replicas: 1,
         selector: { matchLabels: sleepLabels },
         template: {
-          metadata: { labels: sleepLabels },
+          // `version` with `app`: the labels Istio's telemetry expects (istioctl validate checks them)
+          metadata: { labels: { ...sleepLabels, version: 'v1' } },
           spec: {
             serviceAccountName: 'sleep',
             terminationGracePeriodSeconds: 0,
