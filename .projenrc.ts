@@ -49,11 +49,13 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   entrypointTypes: 'lib/src/index.d.ts',
   tsconfig: {
     include: ['src/**/*.ts', 'imports/**/*.ts'],
-    compilerOptions: { rootDir: '.' },
+    // No embedded TypeScript sources in the shipped JavaScript: they were 3/4 of lib/ and pushed the npm tarball
+    // past 500 kB (source maps still point at the sources).
+    compilerOptions: { rootDir: '.', inlineSources: false },
   },
   eslintOptions: {
     dirs: ['src'],
-    devdirs: ['test', 'examples', 'scripts', 'projenrc', '.projenrc.ts'],
+    devdirs: ['test', 'examples', 'scripts', 'bench', 'projenrc', '.projenrc.ts'],
     ignorePatterns: ['imports/', 'lib/', 'dist/', 'examples/**/dist/', 'node_modules/', '*.d.ts', '*.js'],
   },
 
@@ -79,7 +81,7 @@ project.package.addField('types', 'lib/src/index.d.ts');
 project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
 
 // Keep sources of generated imports, examples and tooling out of the npm package (lib/ holds the compiled code).
-for (const p of ['/imports/', '/examples/', '/scripts/', '/test-reports/', '/.ci/', '/rosetta/', '/istioctl-allowed-messages.txt', '/.cache/']) {
+for (const p of ['/imports/', '/examples/', '/scripts/', '/bench/', '/docs/', '/test-reports/', '/.ci/', '/rosetta/', '/istioctl-allowed-messages.txt', '/.cache/']) {
   project.addPackageIgnore(p);
 }
 
@@ -87,7 +89,7 @@ project.gitignore.exclude('examples/**/dist/', '.jsii.tabl.json', '*.tabl.json',
 
 // Type-checking (and eslint's project service) for the TypeScript outside src/ and test/: one tsconfig per folder,
 // like projen's own test/ and projenrc/ ones.
-for (const dir of ['scripts', 'examples']) {
+for (const dir of ['scripts', 'examples', 'bench']) {
   new JsonFile(project, `${dir}/tsconfig.json`, {
     obj: {
       extends: '../tsconfig.json',
@@ -127,6 +129,14 @@ packageTask.spawn(project.tasks.tryFind('package:js')!);
 project.addTask('synth-examples', {
   description: 'Synthesize every example app under examples/ into examples/<name>/dist',
   exec: 'ts-node --transpile-only scripts/synth-examples.ts',
+});
+
+// --- benchmark ---------------------------------------------------------------------------------------------------
+// Synth cost at 10..10,000 hosts against the YAML floor and plain ApiObjects; prints a table and writes
+// bench/results/. Not a test: its figures never fail a build.
+project.addTask('bench', {
+  description: 'Synth cost at 10..10,000 hosts vs the YAML floor and plain ApiObjects; writes bench/results/ (not a test)',
+  steps: [{ spawn: 'compile' }, { exec: 'node --expose-gc -r ts-node/register/transpile-only bench/bench.ts', receiveArgs: true }],
 });
 
 // --- Istio's own validator and analyzers --------------------------------------------------------------------------
