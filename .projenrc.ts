@@ -81,7 +81,8 @@ project.package.addField('types', 'lib/src/index.d.ts');
 project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
 
 // Keep sources of generated imports, examples and tooling out of the npm package (lib/ holds the compiled code).
-for (const p of ['/imports/', '/examples/', '/scripts/', '/bench/', '/docs/', '/test-reports/', '/.ci/', '/rosetta/', '/istioctl-allowed-messages.txt', '/.cache/']) {
+const packageIgnores = ['/imports/', '/examples/', '/scripts/', '/bench/', '/docs/', '/test-reports/', '/.ci/', '/rosetta/'];
+for (const p of [...packageIgnores, '/istioctl-allowed-messages.txt', '/.cache/']) {
   project.addPackageIgnore(p);
 }
 
