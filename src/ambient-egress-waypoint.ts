@@ -4,7 +4,7 @@ import { Construct, IConstruct } from 'constructs';
 import { validateDnsLabel } from './dns';
 import { EgressGatewayAutoscaling } from './egress-gateway';
 import { fieldError, inField, requirePresent } from './errors';
-import { ExternalHost } from './host';
+import { ExternalHost, properSuffixes } from './host';
 import { authorizationSources, WorkloadIdentity } from './identity';
 import { IstioVersion } from './istio-version';
 import { MeshSettings } from './mesh';
@@ -374,6 +374,15 @@ export class AmbientEgressWaypoint extends Construct implements IEgressWaypoint 
   private readonly routeNamespaces: string[];
   private readonly scaling: WorkloadScaling;
   private readonly hostList: EgressWaypointHost[] = [];
+  /**
+   * The hosts of `hostList` by host name, in the order added. A name is listed once when hosts are added with
+   * `addHost`, but an `EgressWaypointHost` created directly skips that check.
+   */
+  private readonly hostsByName = new Map<string, EgressWaypointHost[]>();
+  /** The first host of `hostList` with each ServiceEntry name. */
+  private readonly hostByServiceEntryName = new Map<string, EgressWaypointHost>();
+  /** For each proper suffix of a host's domain (`a.com` and `com` for `x.a.com` or `*.x.a.com`), the hosts under it. */
+  private readonly hostsUnderSuffix = new Map<string, EgressWaypointHost[]>();
   private readonly resourceNames = new Map<string, string>();
 
   public constructor(scope: Construct, id: string, props: AmbientEgressWaypointProps = {}) {
@@ -452,12 +461,12 @@ export class AmbientEgressWaypoint extends Construct implements IEgressWaypoint 
    */
   public addHost(host: string, options: EgressWaypointHostOptions = {}): EgressWaypointHost {
     const parsed = inField(this, 'host', () => ExternalHost.of(host));
-    const existing = this.hostList.find((h) => h.host.name === parsed.name);
+    const existing = this.hostsByName.get(parsed.name)?.[0];
     if (existing) {
       fieldError(this, 'host', `host "${parsed.name}" is already added (${existing.node.path}); add each host once, with all its ports and rules`);
     }
     const name = options.name === undefined ? hostResourceName(parsed) : inField(this, 'name', () => validateDnsLabel(options.name!, 'ServiceEntry name'));
-    const owner = this.hostList.find((h) => h.serviceEntryName === name);
+    const owner = this.hostByServiceEntryName.get(name);
     if (owner) {
       fieldError(this, 'name', `ServiceEntry name "${name}" of host "${parsed.name}" is already used by host "${owner.host.name}"; give one of them another name`);
     }
@@ -471,7 +480,7 @@ export class AmbientEgressWaypoint extends Construct implements IEgressWaypoint 
    * @throws if the host was not added
    */
   public allow(name: string, props: WaypointAllowProps): void {
-    const host = this.hostList.find((h) => h.host.name === props.host);
+    const host = this.hostsByName.get(props.host)?.[0];
     if (!host) {
       const known = this.hostList.map((h) => `"${h.host.name}"`).join(', ') || 'none';
       fieldError(this, `allow(${JSON.stringify(name)}).host`, `unknown host ${JSON.stringify(props.host)} (hosts: ${known}); add it with addHost() first`);
@@ -494,23 +503,34 @@ export class AmbientEgressWaypoint extends Construct implements IEgressWaypoint 
           `so the ServiceEntry would not be bound and traffic would bypass the waypoint; add "${host.namespace}" to the waypoint's allowedNamespaces`,
       );
     }
-    for (const other of this.hostList) {
-      if (!other.host.overlaps(host.host)) {
-        continue;
-      }
-      for (const port of host.ports) {
-        const clash = other.ports.find((p) => p.number === port.number && p.protocol !== port.protocol);
-        if (clash) {
-          fieldError(
-            host,
-            'ports',
-            `port ${port.number} of "${host.host.name}" is ${port.protocol} but host "${other.host.name}" (which overlaps it) declares port ${port.number} as ${clash.protocol}; ` +
-              'the waypoint can serve one protocol per host name and port, so use the same protocol or another port',
-          );
+    // The index finds the overlapping hosts; only when one of them clashes is the whole list walked, in the order the
+    // hosts were added, so the message names the same host as always.
+    if (this.overlappingHosts(host.host).some((other) => host.ports.some((port) => clashingPort(other, port) !== undefined))) {
+      for (const other of this.hostList) {
+        if (!other.host.overlaps(host.host)) {
+          continue;
+        }
+        for (const port of host.ports) {
+          const clash = clashingPort(other, port);
+          if (clash) {
+            fieldError(
+              host,
+              'ports',
+              `port ${port.number} of "${host.host.name}" is ${port.protocol} but host "${other.host.name}" (which overlaps it) declares port ${port.number} as ${clash.protocol}; ` +
+                'the waypoint can serve one protocol per host name and port, so use the same protocol or another port',
+            );
+          }
         }
       }
     }
     this.hostList.push(host);
+    addToList(this.hostsByName, host.host.name, host);
+    if (!this.hostByServiceEntryName.has(host.serviceEntryName)) {
+      this.hostByServiceEntryName.set(host.serviceEntryName, host);
+    }
+    for (const suffix of properSuffixes(host.host.domain)) {
+      addToList(this.hostsUnderSuffix, suffix, host);
+    }
   }
 
   /**
@@ -525,6 +545,25 @@ export class AmbientEgressWaypoint extends Construct implements IEgressWaypoint 
       fieldError(scope, field, `${kind} name "${namespace}/${name}" is already used by ${owner}; choose another name`);
     }
     this.resourceNames.set(key, scope.node.path);
+  }
+
+  /**
+   * The hosts added so far that overlap `host` (`ExternalHost.overlaps`), found in time proportional to its labels
+   * and the number found, as `HostSet` does: the hosts with its name, the wildcards `*.<d>` for each proper suffix `d`
+   * of its domain (they cover it), and, for a wildcard `*.<d>`, the hosts under `d` (it covers them).
+   */
+  private overlappingHosts(host: ExternalHost): EgressWaypointHost[] {
+    if (host.isAnyHost) {
+      return this.hostList;
+    }
+    const found = [...(this.hostsByName.get(host.name) ?? []), ...(this.hostsByName.get('*') ?? [])];
+    for (const suffix of properSuffixes(host.domain)) {
+      found.push(...(this.hostsByName.get(`*.${suffix}`) ?? []));
+    }
+    if (host.isWildcard) {
+      found.push(...(this.hostsUnderSuffix.get(host.domain) ?? []));
+    }
+    return found;
   }
 
   private validateAllowedNamespaces(given: string[] | undefined): string[] {
@@ -965,6 +1004,20 @@ const RESOLUTION: Record<WaypointHostResolution, ServiceEntrySpecResolution> = {
   [WaypointHostResolution.DNS_ROUND_ROBIN]: ServiceEntrySpecResolution.DNS_UNDERSCORE_ROUND_UNDERSCORE_ROBIN,
   [WaypointHostResolution.DYNAMIC_DNS]: ServiceEntrySpecResolution.DYNAMIC_UNDERSCORE_DNS,
 };
+
+/** The port of `host` with the number of `port` but another protocol, if any. */
+function clashingPort(host: EgressWaypointHost, port: EgressPort): EgressPort | undefined {
+  return host.ports.find((p) => p.number === port.number && p.protocol !== port.protocol);
+}
+
+function addToList<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) {
+    map.set(key, [value]);
+  } else {
+    list.push(value);
+  }
+}
 
 /** `api.example.com` -> `api-example-com`, `*.example.com` -> `wildcard-example-com`, at most 63 characters. */
 function hostResourceName(host: ExternalHost): string {

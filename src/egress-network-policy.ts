@@ -312,7 +312,7 @@ export class EgressNetworkPolicy extends Construct {
     }
     (props.egressPaths ?? []).forEach((path, i) => this.addPath(path, `egressPaths[${i}]`));
     (props.waypoints ?? []).forEach((waypoint, i) => this.addWaypoint(waypoint, `waypoints[${i}]`));
-    this.node.addValidation({ validate: () => duplicateNameProblems(this, this.namespace, this.name) });
+    this.node.addValidation({ validate: () => duplicateNameProblems(this, ApiObject.of(this.networkPolicy), this.namespace, this.name) });
   }
 
   /**
@@ -666,7 +666,7 @@ export class EgressGatewayNetworkPolicy extends Construct {
 
     this.node.addValidation({
       validate: () => [
-        ...duplicateNameProblems(this, this.namespace, this.name),
+        ...duplicateNameProblems(this, ApiObject.of(this.networkPolicy), this.namespace, this.name),
         ...(this.restrictIngress && this.clientKeys.size === 0
           ? [
             'restrictIngress: no client may connect to the gateway, so it would forward nothing; call allowClient(egressNetworkPolicy) or ' +
@@ -923,20 +923,82 @@ function addIstiodRule(scope: Construct, policy: plus.NetworkPolicy, mesh: MeshS
   policy.addEgressRule(podsPeer(scope, 'Istiod', mesh.istiodNamespace, ISTIOD_POD_LABELS), [plus.NetworkPolicyPort.tcp(ISTIOD_XDS_PORT)]);
 }
 
+/** The pods peers of each policy construct, by namespace and labels: see `podsPeer`. */
+const peersByPolicy = new WeakMap<Construct, Map<string, plus.Pods>>();
+
 /**
  * Pods of one namespace as one NetworkPolicy peer: `namespaceSelector` on the immutable `kubernetes.io/metadata.name`
  * label AND `podSelector` (all pods of the namespace when no labels are given).
+ *
+ * One peer per policy construct and (namespace, labels): the first rule that needs it creates it, with the ids
+ * `<id>Namespace` and `<id>`; later rules of the same policy reuse it. Peers are not shared across policies, so each
+ * policy's construct tree stays self-contained (removing one policy never changes another's children). Sharing is
+ * safe because cdk8s-plus turns the peer into plain `to`/`from` entries when the rule is added: the peer construct
+ * itself renders nothing.
  */
 function podsPeer(scope: Construct, id: string, namespace: string, podLabels: { [key: string]: string } | undefined): plus.Pods {
-  const namespaces = plus.Namespaces.select(scope, `${id}Namespace`, { names: [namespace] });
-  return podLabels === undefined ? plus.Pods.all(scope, id, { namespaces }) : plus.Pods.select(scope, id, { labels: podLabels, namespaces });
+  let peers = peersByPolicy.get(scope);
+  if (peers === undefined) {
+    peers = new Map();
+    peersByPolicy.set(scope, peers);
+  }
+  // Exactly the arguments (label order and "no labels" vs. labels included), so a shared peer renders the same entries.
+  const key = JSON.stringify([namespace, podLabels ?? null]);
+  let peer = peers.get(key);
+  if (peer === undefined) {
+    const namespaces = plus.Namespaces.select(scope, `${id}Namespace`, { names: [namespace] });
+    peer = podLabels === undefined ? plus.Pods.all(scope, id, { namespaces }) : plus.Pods.select(scope, id, { labels: podLabels, namespaces });
+    peers.set(key, peer);
+  }
+  return peer;
+}
+
+/** The NetworkPolicy ApiObjects of one construct tree, for the duplicate-name check of one validation pass. */
+interface NetworkPolicyIndex {
+  /** NetworkPolicy ApiObjects by `<namespace>/<name>`, each list in tree order (pre-order, as `findAll()` lists them). */
+  readonly byKey: Map<string, ApiObject[]>;
+  /** The policies checked against this index: one checked again means a new validation pass. */
+  readonly checked: Set<IConstruct>;
+}
+
+/** The current index of each construct tree, by root. */
+const networkPolicyIndexes = new WeakMap<IConstruct, NetworkPolicyIndex>();
+
+/**
+ * The index of the NetworkPolicies of `self`'s tree for this validation pass. Walking the whole tree for every policy
+ * made validation quadratic; one walk per pass serves every policy. The index is rebuilt when it may be stale: when
+ * `self` was checked against it already (cdk8s validates every construct once per pass, and the tree may have grown
+ * between passes, e.g. a re-synth after adding a policy), or when `self`'s own NetworkPolicy is missing from it (a
+ * policy created after it was built).
+ */
+function networkPolicyIndex(self: IConstruct, own: ApiObject, key: string): NetworkPolicyIndex {
+  const root = self.node.root;
+  let index = networkPolicyIndexes.get(root);
+  if (index === undefined || index.checked.has(self) || !(index.byKey.get(key) ?? []).includes(own)) {
+    const byKey = new Map<string, ApiObject[]>();
+    for (const c of root.node.findAll()) {
+      if (ApiObject.isApiObject(c) && c.kind === 'NetworkPolicy') {
+        const k = `${c.metadata.namespace}/${c.metadata.name}`;
+        const list = byKey.get(k);
+        if (list === undefined) {
+          byKey.set(k, [c]);
+        } else {
+          list.push(c);
+        }
+      }
+    }
+    index = { byKey, checked: new Set() };
+    networkPolicyIndexes.set(root, index);
+  }
+  index.checked.add(self);
+  return index;
 }
 
 /** Other NetworkPolicies of the app with the same namespace and name (the later one would replace the earlier one). */
-function duplicateNameProblems(self: IConstruct, namespace: string, name: string): string[] {
-  return self.node.root.node
-    .findAll()
-    .filter((c): c is ApiObject => ApiObject.isApiObject(c) && c.kind === 'NetworkPolicy' && c.metadata.name === name && c.metadata.namespace === namespace)
+function duplicateNameProblems(self: IConstruct, own: ApiObject, namespace: string, name: string): string[] {
+  const key = `${namespace}/${name}`;
+  return (networkPolicyIndex(self, own, key).byKey.get(key) ?? [])
+    .filter((c) => c.metadata.name === name && c.metadata.namespace === namespace)
     .filter((c) => !c.node.path.startsWith(`${self.node.path}/`))
     .map((c) => `name: NetworkPolicy ${namespace}/${name} is also defined by "${c.node.path}"; one would replace the other. Give each its own name`);
 }

@@ -207,8 +207,13 @@ export class HostSet {
   }
 }
 
-/** `b.c` and `c` for `a.b.c`: the domains a wildcard would need to cover a name under this one. */
-function properSuffixes(domain: string): string[] {
+/**
+ * `b.c` and `c` for `a.b.c`: the domains a wildcard would need to cover a name under this one. A host `h` is covered
+ * by the wildcard `*.d` exactly when `d` is one of `properSuffixes(h.domain)`: the key of a domain-suffix index.
+ *
+ * @internal
+ */
+export function properSuffixes(domain: string): string[] {
   const suffixes: string[] = [];
   for (let i = domain.indexOf('.'); i >= 0; i = domain.indexOf('.', i + 1)) {
     suffixes.push(domain.slice(i + 1));

@@ -195,6 +195,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
 
   public constructor(scope: Construct, id: string, props: TlsOriginationEgressProps = {}) {
     super(scope, id);
+    registerOrigination(this);
     this.name = inField(this, 'name', () => validateDnsLabel(props.name ?? 'tls-origination', 'name'));
     this.httpPort = inField(this, 'httpPort', () => EgressPort.http(props.httpPort ?? 80));
     this.tlsPort = inField(this, 'tlsPort', () => EgressPort.https(props.tlsPort ?? 443));
@@ -479,8 +480,9 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
     return ['.', ...namespaces];
   }
 
+  /** The other TLS originations of the construct tree, in tree order (pre-order, as `findAll()` lists them). */
   private otherOriginations(): TlsOriginationEgress[] {
-    return this.node.root.node.findAll().filter((c: IConstruct): c is TlsOriginationEgress => c instanceof TlsOriginationEgress && c !== this);
+    return (originationsByRoot.get(this.node.root) ?? []).filter((o) => o !== this && isInTree(o));
   }
 
   private checkNameIsFree(): void {
@@ -517,6 +519,58 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       }
     }
   }
+}
+
+/**
+ * Every TlsOriginationEgress of a construct tree, by root, in tree order (pre-order, as `findAll()` lists them), so
+ * the checks against the other originations do not walk the whole tree for every host, and name the same one as a
+ * walk would when several clash.
+ */
+const originationsByRoot = new WeakMap<IConstruct, TlsOriginationEgress[]>();
+
+/**
+ * Adds an origination to its tree's list at its place in tree order, first thing in its constructor: as with a walk
+ * of the tree, one whose constructor failed later stays in the list.
+ */
+function registerOrigination(origination: TlsOriginationEgress): void {
+  const root = origination.node.root;
+  // Constructs never move and children keep their relative order, so the list stays sorted; detached ones are dropped.
+  const list = (originationsByRoot.get(root) ?? []).filter(isInTree);
+  let i = list.length;
+  while (i > 0 && comparePreOrder(list[i - 1], origination) > 0) {
+    i--;
+  }
+  list.splice(i, 0, origination);
+  originationsByRoot.set(root, list);
+}
+
+/** The order of two distinct constructs of one tree in a pre-order walk (`findAll()`): negative if `a` comes first. */
+function comparePreOrder(a: IConstruct, b: IConstruct): number {
+  const pathA = a.node.scopes;
+  const pathB = b.node.scopes;
+  let i = 0;
+  while (i < pathA.length && i < pathB.length && pathA[i] === pathB[i]) {
+    i++;
+  }
+  if (i === pathA.length || i === pathB.length) {
+    return pathA.length - pathB.length; // an ancestor comes before its descendants
+  }
+  const siblings = pathA[i - 1].node.children;
+  return siblings.indexOf(pathA[i]) - siblings.indexOf(pathB[i]);
+}
+
+/** Whether a construct is still reachable from its root (`node.tryRemoveChild` detaches it, and `findAll()` skips it). */
+function isInTree(c: IConstruct): boolean {
+  let node = c;
+  let parent = node.node.scope;
+  while (parent !== undefined) {
+    if (parent.node.tryFindChild(node.node.id) !== node) {
+      return false;
+    }
+    node = parent;
+    parent = node.node.scope;
+  }
+  return true;
 }
 
 function isHttpFamily(port: EgressPort): boolean {

@@ -1,11 +1,13 @@
 import { Chart, Size, Testing } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
+import * as fc from 'fast-check';
 import { parse } from 'yaml';
 import {
   AmbientEgressWaypoint,
   AmbientEgressWaypointProps,
   EgressPort,
   EgressWaypointHostOptions,
+  ExternalHost,
   IstioVersion,
   MeshSettings,
   OriginationTls,
@@ -481,6 +483,66 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
     expect(() => waypoint.addHost('api.example.com', { ports: [EgressPort.tls(8443)] })).toThrow(
       `${H('api-example-com')}: ports: port 8443 of "api.example.com" is TLS but host "*.example.com" (which overlaps it) declares port 8443 as HTTP; ` +
         'the waypoint can serve one protocol per host name and port, so use the same protocol or another port',
+    );
+  });
+
+  test('fails naming the first host added that overlaps with another protocol when several do', () => {
+    const { waypoint } = waypointWith({ istiodWildcardTlsEnabled: true });
+    waypoint.addHost('*.example.com', { ports: [EgressPort.http(8443)] });
+    waypoint.addHost('*.a.example.com', { ports: [EgressPort.http(8443)] });
+    expect(() => waypoint.addHost('api.a.example.com', { ports: [EgressPort.tls(8443)] })).toThrow(
+      `${H('api-a-example-com')}: ports: port 8443 of "api.a.example.com" is TLS but host "*.example.com" (which overlaps it) declares port 8443 as HTTP; ` +
+        'the waypoint can serve one protocol per host name and port, so use the same protocol or another port',
+    );
+    // a wildcard added after the hosts it covers: the first of them in the order added, and its first clashing port
+    const other = waypointWith({ istiodWildcardTlsEnabled: true }).waypoint;
+    other.addHost('c.other.com', { ports: [EgressPort.http(443)] });
+    other.addHost('api.b.other.com', { ports: [EgressPort.http(80), EgressPort.tls(8443)] });
+    other.addHost('b.other.com', { ports: [EgressPort.http(8443)] });
+    expect(() => other.addHost('*.other.com', { ports: [EgressPort.tls(8443), EgressPort.tls(80)] })).toThrow(
+      `${H('wildcard-other-com')}: ports: port 80 of "*.other.com" is TLS but host "api.b.other.com" (which overlaps it) declares port 80 as HTTP; ` +
+        'the waypoint can serve one protocol per host name and port, so use the same protocol or another port',
+    );
+  });
+
+  test('a host is refused exactly when a host added before overlaps it with another protocol on a port, naming the first such host (same as checking every pair)', () => {
+    // short labels from a small alphabet, so overlaps are frequent; no "-" or "wildcard" label, so ServiceEntry names differ
+    const label = fc.constantFrom('a', 'b', 'c', 'ab');
+    const name = fc.array(label, { minLength: 2, maxLength: 4 }).map((ls) => ls.join('.'));
+    const port = fc.record({ number: fc.constantFrom(80, 443, 8443), tls: fc.boolean() });
+    const entry = fc.record({ host: fc.oneof(name, name.map((n) => `*.${n}`)), ports: fc.uniqueArray(port, { minLength: 1, maxLength: 3, selector: (p) => p.number }) });
+    fc.assert(
+      fc.property(fc.uniqueArray(entry, { maxLength: 15, selector: (e) => e.host }), (entries) => {
+        const { waypoint } = waypointWith({ istiodWildcardTlsEnabled: true });
+        const added: { host: ExternalHost; ports: EgressPort[] }[] = [];
+        for (const e of entries) {
+          const host = ExternalHost.of(e.host);
+          const ports = e.ports.map((p) => (p.tls ? EgressPort.tls(p.number) : EgressPort.http(p.number)));
+          let expected: string | undefined;
+          for (const other of added) {
+            const clashes = (p: EgressPort) => other.ports.find((o) => o.number === p.number && o.protocol !== p.protocol);
+            const mine = ports.find((p) => clashes(p) !== undefined);
+            if (other.host.overlaps(host) && mine !== undefined) {
+              expected = `port ${mine.number} of "${host.name}" is ${mine.protocol} but host "${other.host.name}" (which overlaps it) declares port ${mine.number} as ${clashes(mine)!.protocol}`;
+              break;
+            }
+          }
+          let actual: string | undefined;
+          try {
+            waypoint.addHost(e.host, { ports });
+          } catch (err) {
+            actual = (err as Error).message;
+          }
+          if (expected === undefined) {
+            expect(actual).toBeUndefined();
+            added.push({ host, ports });
+          } else {
+            expect(actual).toContain(expected);
+          }
+        }
+        expect(waypoint.hosts.map((h) => h.host.name)).toEqual(added.map((a) => a.host.name));
+      }),
+      { numRuns: 300 },
     );
   });
 

@@ -1,5 +1,5 @@
 /* eslint-disable no-bitwise -- the CIDR property tests build addresses and masks with bit arithmetic */
-import { Testing } from 'cdk8s';
+import { Chart, Testing } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import * as fc from 'fast-check';
@@ -16,6 +16,7 @@ import {
   IEgressPath,
   IEgressWaypoint,
   MeshSettings,
+  TlsOriginationEgress,
   WildcardEgressGateway,
   WorkloadIdentity,
 } from '../src';
@@ -282,6 +283,44 @@ describe('EgressNetworkPolicy | options', () => {
     new EgressNetworkPolicy(chart, 'lockdown', { namespace: 'shop' });
     expect(named(synthValid(chart), 'egress-lockdown').spec).toEqual({ egress: [dnsRule(), istiodRule()], podSelector: {}, policyTypes: ['Egress'] });
   });
+
+  test('a policy shares one peer construct per namespace and labels among its rules, and renders the same rules as alone', () => {
+    /** Per team a sidecar and an ambient policy (same gateway, waypoint, DNS, istiod); the gateway's policy lists every sidecar team. */
+    function define(chart: Chart, teams: string[]) {
+      const gateway = new EgressGateway(chart, 'gateway', { ports: [EgressPort.tls(443), EgressPort.http(80)] });
+      const wildcard = new WildcardEgressGateway(chart, 'wc', { gateway, hosts: ['*.example.com'], allowFrom: teams.map((t) => WorkloadIdentity.allInNamespace(t)) });
+      const tls = new TlsOriginationEgress(chart, 'tls', { gateway, hosts: ['api.example.com'], allowFrom: teams.map((t) => WorkloadIdentity.allInNamespace(t)) });
+      const waypoint = AmbientEgressWaypoint.fromAttributes(chart, 'waypoint', { namespace: 'istio-egress', name: 'egress-waypoint' });
+      const gw = new EgressGatewayNetworkPolicy(chart, 'gw', { paths: [wildcard, tls] });
+      for (const team of teams) {
+        // the same gateway pods twice (other ports): two rules, one peer
+        const np = new EgressNetworkPolicy(chart, team, { namespace: team, egressPaths: [wildcard, tls] });
+        gw.allowClient(np);
+        new EgressNetworkPolicy(chart, `${team}-ambient`, { namespace: `${team}-ambient`, dataplane: DataplaneMode.AMBIENT, waypoints: [waypoint] });
+      }
+    }
+    const peerCount = (chart: Chart) => chart.node.findAll().filter((c) => c instanceof plus.Namespaces).length;
+    const both = new Chart(Testing.app(), 'test');
+    define(both, ['shop', 'cart']);
+    const objects = synthValid(both);
+    // per team: its sidecar policy (kube-dns, istiod, the gateway pods once for both paths) and its ambient policy
+    // (kube-dns, the waypoint pods); the gateway's policy (kube-dns, istiod, each team as a client). Peers are never
+    // shared across policies, so each policy's children are its own.
+    expect(peerCount(both)).toBe(2 * 3 + 2 * 2 + 4);
+    for (const team of ['shop', 'cart']) {
+      const alone = new Chart(Testing.app(), 'test');
+      define(alone, [team]);
+      const aloneObjects = synthValid(alone);
+      for (const ns of [team, `${team}-ambient`]) {
+        const inNamespace = (list: any[]) => policies(list).filter((o) => o.metadata.namespace === ns);
+        expect(inNamespace(objects)).toHaveLength(1);
+        expect(inNamespace(objects)).toEqual(inNamespace(aloneObjects));
+      }
+    }
+    expect(named(objects, 'egress-gateway-lockdown').spec.ingress.map((r: any) => r.from)).toEqual(
+      ['shop', 'cart'].map((ns) => [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } }, podSelector: {} }]),
+    );
+  });
 });
 
 describe('EgressGatewayNetworkPolicy | options', () => {
@@ -420,6 +459,42 @@ describe('EgressNetworkPolicy | bad input', () => {
     new EgressNetworkPolicy(chart, 'b', { namespace: 'shop', podLabels: { app: 'x' } });
     new EgressNetworkPolicy(chart, 'c', { namespace: 'other' }); // another namespace: fine
     expect(() => Testing.synth(chart)).toThrow('[test/a] name: NetworkPolicy shop/egress-lockdown is also defined by "test/b/Resource/Resource"; one would replace the other. Give each its own name');
+  });
+
+  test('fails at a re-synth after a NetworkPolicy with the same namespace and name was added (the name index of the first synth is not reused)', () => {
+    const duplicate = (other: string) => `NetworkPolicy shop/egress-lockdown is also defined by "${other}"; one would replace the other. Give each its own name`;
+    // a policy of this library, added after a synth
+    const chart = Testing.chart();
+    new EgressNetworkPolicy(chart, 'a', { namespace: 'shop' });
+    expect(policies(Testing.synth(chart))).toHaveLength(1);
+    new EgressNetworkPolicy(chart, 'b', { namespace: 'shop', podLabels: { app: 'x' } });
+    expect(() => Testing.synth(chart)).toThrow(`[test/a] name: ${duplicate('test/b/Resource/Resource')}\n  [test/b] name: ${duplicate('test/a/Resource/Resource')}`);
+    // a plain NetworkPolicy (which validates nothing itself), added after a synth
+    const plain = Testing.chart();
+    new EgressNetworkPolicy(plain, 'a', { namespace: 'shop' });
+    expect(policies(Testing.synth(plain))).toHaveLength(1);
+    new plus.k8s.KubeNetworkPolicy(plain, 'raw', { metadata: { name: 'egress-lockdown', namespace: 'shop' }, spec: { podSelector: {} } });
+    expect(() => Testing.synth(plain)).toThrow(`[test/a] name: ${duplicate('test/raw')}`);
+  });
+
+  test('fails naming every other NetworkPolicy with the same namespace and name, in tree order', () => {
+    const chart = Testing.chart();
+    const group = new Construct(chart, 'group'); // before "a" in the tree, although its policy is created last
+    new EgressNetworkPolicy(chart, 'a', { namespace: 'shop' });
+    const path = new WildcardEgressGateway(chart, 'wc', { hosts: ['*.example.com'], gateway: new EgressGateway(chart, 'gateway', { namespace: 'shop' }) });
+    new EgressGatewayNetworkPolicy(chart, 'gw', { name: 'egress-lockdown', paths: [path], restrictIngress: false });
+    new EgressNetworkPolicy(group, 'b', { namespace: 'shop' });
+    const duplicate = (other: string) => `NetworkPolicy shop/egress-lockdown is also defined by "${other}/Resource/Resource"; one would replace the other. Give each its own name`;
+    expect(() => Testing.synth(chart)).toThrow(
+      [
+        `[test/group/b] name: ${duplicate('test/a')}`,
+        `[test/group/b] name: ${duplicate('test/gw')}`,
+        `[test/a] name: ${duplicate('test/group/b')}`,
+        `[test/a] name: ${duplicate('test/gw')}`,
+        `[test/gw] name: ${duplicate('test/group/b')}`,
+        `[test/gw] name: ${duplicate('test/a')}`,
+      ].join('\n  '),
+    );
   });
 });
 

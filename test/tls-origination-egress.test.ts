@@ -1,4 +1,5 @@
 import { Chart, Testing } from 'cdk8s';
+import { Construct } from 'constructs';
 import { TlsOriginationExample } from '../examples/tls-origination/chart';
 import { EgressGateway, EgressPort, OriginationTls, Protocol, TlsOriginationEgress, TrustedCa, WorkloadIdentity } from '../src';
 import { synthValid } from './schema';
@@ -417,6 +418,29 @@ describe('TlsOriginationEgress | bad input', () => {
     expect(() => new TlsOriginationEgress(chart, 'same', { gateway, gatewayPort: 8081, name: 'news', hosts: ['api.github.com'] })).toThrow(
       'test/same: name: "news" is already a resource name of the TLS origination "test/news" in namespace "istio-egress"; give each TLS origination its own name',
     );
+  });
+
+  test('fails naming the first clashing origination in tree order when several clash (as a walk of the tree finds them)', () => {
+    const chart = appsChart();
+    const group = new Construct(chart, 'group'); // before "news" in the tree, although its origination is created later
+    const gateway = new EgressGateway(chart, 'gw', { ports: [EgressPort.http(80), EgressPort.http(8081), EgressPort.http(8082)] });
+    new TlsOriginationEgress(chart, 'news', { gateway, gatewayPort: 80, name: 'news', hosts: ['edition.cnn.com'] });
+    // refused, but left in the tree with its name, like any construct whose constructor failed
+    expect(() => new TlsOriginationEgress(group, 'again', { gateway, gatewayPort: 8081, name: 'news', hosts: ['api.github.com'] })).toThrow(
+      'test/group/again: name: "news" is already a resource name of the TLS origination "test/news" in namespace "istio-egress"; give each TLS origination its own name',
+    );
+    expect(() => new TlsOriginationEgress(chart, 'third', { gateway, gatewayPort: 8082, name: 'news', hosts: ['api.github.com'] })).toThrow(
+      'test/third: name: "news" is already a resource name of the TLS origination "test/group/again" in namespace "istio-egress"; give each TLS origination its own name',
+    );
+  });
+
+  test('an origination removed from the tree no longer holds its hosts', () => {
+    const chart = appsChart();
+    const gateway = new EgressGateway(chart, 'gw', { ports: [EgressPort.http(80), EgressPort.http(8081)] });
+    new TlsOriginationEgress(chart, 'news', { gateway, gatewayPort: 80, name: 'news', hosts: ['edition.cnn.com'] });
+    expect(chart.node.tryRemoveChild('news')).toBe(true);
+    new TlsOriginationEgress(chart, 'again', { gateway, gatewayPort: 8081, name: 'again', hosts: ['edition.cnn.com'] });
+    expect(byKind(synthValid(chart), 'VirtualService').map((o) => o.metadata.name)).toEqual(['again-edition-cnn-com']);
   });
 
   test('fails without allowFrom in a chart without namespace', () => {
