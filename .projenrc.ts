@@ -86,7 +86,7 @@ for (const p of [...packageIgnores, '/istioctl-allowed-messages.txt', '/.cache/'
   project.addPackageIgnore(p);
 }
 
-project.gitignore.exclude('examples/**/dist/', '.jsii.tabl.json', '*.tabl.json', '.cache/');
+project.gitignore.exclude('examples/**/dist/', '.jsii.tabl.json', '*.tabl.json', '.cache/', 'bench/results/20*', 'bench/results/candidate/');
 
 // Type-checking (and eslint's project service) for the TypeScript outside src/ and test/: one tsconfig per folder,
 // like projen's own test/ and projenrc/ ones.
