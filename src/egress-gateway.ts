@@ -260,7 +260,12 @@ export interface EgressGatewayAttributes {
    */
   readonly selectorLabels: { [key: string]: string };
 
-  /** The gateway Service's ports, with `targetPort` set where the pods listen on another port. */
+  /**
+   * The gateway Service's ports. As in a Kubernetes Service, a port without `targetPort` targets the same port on the
+   * pods: Istio's `gateway` Helm chart listens on the Service ports themselves (443 -> 443), while the
+   * `istio-egressgateway` of `istioctl install` maps 80 -> 8080 and 443 -> 8443, so set `targetPort` for that one.
+   * The pod port matters: EnvoyFilter listener matches, AuthorizationPolicy ports and NetworkPolicies name it.
+   */
   readonly ports: EgressPort[];
 
   /**
@@ -463,7 +468,8 @@ export class EgressGateway extends EgressGatewayBase {
     }
     this.podLabels = { istio: this.serviceName, [GATEWAY_INSTANCE_LABEL]: instance };
     this.identity = WorkloadIdentity.serviceAccount(this.namespace, this.serviceName);
-    this.ports = gatewayPorts(this, props.ports);
+    // Our pods run as non-root without the unprivileged-port sysctl: low Service ports target port + 8000.
+    this.ports = gatewayPorts(this, props.ports, 8000);
     const scaling = validateScaling(this, props);
     this.replicas = scaling.replicas;
 
@@ -600,7 +606,8 @@ class ImportedEgressGateway extends EgressGatewayBase {
     if (!attrs.ports || attrs.ports.length === 0) {
       fieldError(this, 'ports', 'an existing gateway needs at least one port; list its Service ports (e.g. EgressPort.tls(443, { targetPort: 8443 }))');
     }
-    this.ports = gatewayPorts(this, attrs.ports);
+    // As in a Kubernetes Service, a port without targetPort targets the same port number on the pods.
+    this.ports = gatewayPorts(this, attrs.ports, 0);
   }
 
   public grantCredentialAccess(): void {
@@ -623,8 +630,8 @@ function rejectRootNamespace(scope: IConstruct, namespace: string, mesh: MeshSet
   }
 }
 
-/** Validates gateway ports and fills in target ports (443 -> 8443 below 1024). */
-function gatewayPorts(scope: IConstruct, ports: EgressPort[] | undefined): EgressPort[] {
+/** Validates gateway ports and fills in target ports (port + lowPortOffset below 1024, else the port itself). */
+function gatewayPorts(scope: IConstruct, ports: EgressPort[] | undefined, lowPortOffset: number): EgressPort[] {
   const given = ports ?? [EgressPort.tls(443)];
   if (given.length === 0) {
     fieldError(scope, 'ports', 'at least one port is required, e.g. EgressPort.tls(443)');
@@ -638,7 +645,7 @@ function gatewayPorts(scope: IConstruct, ports: EgressPort[] | undefined): Egres
         `port name "${port.name}" does not start with its protocol: Istio reads a Service port's protocol from the name; use e.g. "${port.protocol.toLowerCase()}-${port.number}"`,
       );
     }
-    const targetPort = port.targetPort ?? (port.number < 1024 ? port.number + 8000 : port.number);
+    const targetPort = port.targetPort ?? (port.number < 1024 ? port.number + lowPortOffset : port.number);
     return EgressPort.of({ number: port.number, protocol: port.protocol, name: port.name, targetPort });
   });
   inField(scope, 'ports', () => validateUniquePorts(result, 'ports'));

@@ -140,10 +140,19 @@ describe('EgressGateway | existing gateway', () => {
     gateway.grantCredentialAccess();
     expect(Testing.synth(chart)).toEqual([]);
     expect(gateway.serviceFqdn).toBe('istio-egressgateway.istio-egress.svc.cluster.local');
+    // as in a Kubernetes Service, no targetPort means the same port on the pods (what Istio's gateway chart does)
     expect(gateway.ports.map((p) => [p.name, p.number, p.targetPort])).toEqual([
-      ['http2', 80, 8080],
-      ['https', 443, 8443],
+      ['http2', 80, 80],
+      ['https', 443, 443],
     ]);
+    // istioctl's istio-egressgateway listens on 8080/8443: say so
+    const istioctl = EgressGateway.fromAttributes(chart, 'istioctl', {
+      namespace: 'istio-egress',
+      serviceName: 'istio-egressgateway',
+      selectorLabels: { istio: 'egressgateway' },
+      ports: [EgressPort.tls(443, { targetPort: 8443 })],
+    });
+    expect(istioctl.toEgressPathConfig().podPorts).toEqual([8443]);
     expect(gateway.identity!.principal()).toBe('cluster.local/ns/istio-egress/sa/istio-egressgateway-service-account');
   });
 

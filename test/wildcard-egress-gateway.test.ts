@@ -179,12 +179,13 @@ describe('WildcardEgressGateway | options', () => {
     const ef = named(objects, 'EnvoyFilter', 'partners-sni-forwarder');
     expect(ef.spec.priority).toBe(20);
     expect(ef.spec.configPatches.every((p: any) => p.match.proxy.proxyVersion === '^1\\.30.*')).toBe(true);
-    expect(ef.spec.configPatches.filter((p: any) => p.applyTo === 'NETWORK_FILTER').map((p: any) => p.match.listener.portNumber)).toEqual([8443, 9443]);
+    // the Helm gateway's pods listen on the Service ports themselves (no targetPort given)
+    expect(ef.spec.configPatches.filter((p: any) => p.applyTo === 'NETWORK_FILTER').map((p: any) => p.match.listener.portNumber)).toEqual([443, 9443]);
     // the gateway's own namespace is '.', never listed twice
     expect(named(objects, 'VirtualService', 'partners').spec.exportTo).toEqual(['.', 'billing', 'ops', 'shop']);
     expect(named(objects, 'AuthorizationPolicy', 'partners').spec.rules[0]).toEqual({
       from: [{ source: { principals: ['cluster.local/ns/billing/sa/invoicer'] } }, { source: { namespaces: ['istio-egress', 'ops', 'shop'] } }],
-      to: [{ operation: { ports: ['8443', '9443'] } }],
+      to: [{ operation: { ports: ['443', '9443'] } }],
     });
   });
 
