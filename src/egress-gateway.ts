@@ -96,8 +96,13 @@ export interface IEgressGateway extends IConstruct, IEgressPath {
   addClientSubset(subset: GatewayClientSubset): void;
 
   /**
-   * Requires Istio mutual TLS for every connection to the gateway pods (PeerAuthentication `STRICT` with a selector
-   * for this gateway, in its namespace, named `<service>-strict-mtls`). Idempotent.
+   * Declares Istio mutual TLS `STRICT` for the gateway pods (PeerAuthentication with a selector for this gateway, in
+   * its namespace, named `<service>-strict-mtls`). Idempotent.
+   *
+   * Istio applies PeerAuthentication to sidecar inbound listeners; a gateway proxy has none, so on the gateway's own
+   * listeners mutual TLS is enforced by the `ISTIO_MUTUAL` Gateway servers the constructs define, and this policy
+   * records the intent (and keeps `istioctl x describe` and policy audits truthful). The pods' status and metrics
+   * ports (15021, 15020, 15090) stay plain text either way.
    */
   requireMutualTls(): void;
 

@@ -15,6 +15,10 @@ import * as sec from '../imports/security.istio.io';
 
 const PortTlsMode = net.DestinationRuleSpecTrafficPolicyPortLevelSettingsTlsMode;
 
+
+/** Request headers the gateway removes before a request leaves the mesh: they identify the calling workload. */
+const STRIPPED_REQUEST_HEADERS = ['x-forwarded-client-cert', 'x-forwarded-for', 'x-envoy-peer-metadata', 'x-envoy-peer-metadata-id'];
+
 /**
  * Properties of a TlsOriginationEgress.
  */
@@ -377,6 +381,9 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
             name: 'egress-gateway-to-host',
             match: [{ gateways: [gatewayRef], port: this.gatewayPort.number }],
             route: [{ destination: { host, port: { number: this.tlsPort.number } } }],
+            // The gateway would otherwise tell the external host who called: the client's certificate and SPIFFE
+            // ID (x-forwarded-client-cert, which a gateway sets by default) and its pod IP (x-forwarded-for).
+            headers: { request: { remove: [...STRIPPED_REQUEST_HEADERS] } },
           },
         ],
       },

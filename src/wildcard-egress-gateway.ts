@@ -154,6 +154,18 @@ export interface WildcardEgressGatewayProps {
 
 const TCP_PROXY = 'envoy.filters.network.tcp_proxy';
 
+/**
+ * Connection timeout and limits of the clusters the EnvoyFilter adds, as Istio sets them on its own clusters (10 s
+ * connect timeout, limits at the maximum): Envoy's defaults (1024 connections and pending requests per cluster) would
+ * reset connections beyond about a thousand per gateway pod. The gateway's CPU and memory are the real bound.
+ */
+const CLUSTER_LIMITS = {
+  connect_timeout: '10s',
+  circuit_breakers: {
+    thresholds: [{ max_connections: 4294967295, max_pending_requests: 4294967295, max_requests: 4294967295, max_retries: 4294967295 }],
+  },
+};
+
 /** DNS cache options with defaults applied. */
 interface ResolvedDnsCache {
   readonly maxHosts: number;
@@ -171,7 +183,8 @@ interface ResolvedDnsCache {
  * blog "Routing egress traffic to wildcard destinations" (2023), without that sample's flaws:
  *
  * - sidecars send matching TLS to the gateway over Istio mTLS (VirtualService + DestinationRule `ISTIO_MUTUAL`);
- * - the gateway accepts only in-mesh mTLS clients (Gateway `ISTIO_MUTUAL`, PeerAuthentication `STRICT`) allowed by
+ * - the gateway accepts only in-mesh mTLS clients (Gateway server `ISTIO_MUTUAL`; PeerAuthentication `STRICT`
+ *   records the intent) allowed by
  *   its AuthorizationPolicy (`allowFrom`);
  * - the host allow-list is checked twice: by the sidecar (VirtualService `sniHosts`) and by the gateway (the SNI
  *   forwarder's `server_names`), from one list;
@@ -326,6 +339,9 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
           {
             from: authorizationSources(this.identities, this.mesh),
             to: [{ operation: { ports: this.gatewayPorts.map((p) => String(p.targetPort ?? p.number)) } }],
+            // Only connections to this construct's server (the SNI its client subset presents): a server another
+            // Gateway binds to the same pods is not allowed by this policy.
+            when: [{ key: 'connection.sni', values: [gatewayHost] }],
           },
         ],
       },
@@ -444,6 +460,15 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     const dnsCacheConfig = {
       name: this.envoyName('dns_cache'),
       dns_lookup_family: this.dnsCache.lookupFamily,
+      // Resolve the SNI name as given: never through the pod's search domains (`en.wikipedia.org` must not first
+      // resolve as `en.wikipedia.org.<ns>.svc.cluster.local`, a name anyone who can create namespace `org` controls).
+      typed_dns_resolver_config: {
+        name: 'envoy.network.dns_resolver.cares',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig',
+          'dns_resolver_options': { no_default_search_domain: true },
+        },
+      },
       max_hosts: this.dnsCache.maxHosts,
       host_ttl: `${this.dnsCache.hostTtl.toMilliseconds() / 1000}s`,
       dns_cache_circuit_breaker: { max_pending_requests: this.dnsCache.maxPendingRequests },
@@ -458,6 +483,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
           operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.ADD,
           value: {
             name: dfpCluster,
+            ...CLUSTER_LIMITS,
             lb_policy: 'CLUSTER_PROVIDED',
             cluster_type: {
               name: 'envoy.clusters.dynamic_forward_proxy',
@@ -483,6 +509,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
             operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.ADD,
             value: {
               name: sniCluster,
+              ...CLUSTER_LIMITS,
               load_assignment: {
                 cluster_name: sniCluster,
                 endpoints: [{ lb_endpoints: [{ endpoint: { address: { envoy_internal_address: { server_listener_name: sniListener } } } }] }],

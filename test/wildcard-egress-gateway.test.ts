@@ -75,6 +75,14 @@ describe('WildcardEgressGateway | the blog scenario (examples/wildcard-egress)',
     expect(dfp.typed_config.dns_cache_config).toEqual({
       name: 'wildcard-egress_dns_cache',
       dns_lookup_family: 'V4_ONLY',
+      // names are resolved as given, never through the pod's search domains
+      typed_dns_resolver_config: {
+        name: 'envoy.network.dns_resolver.cares',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig',
+          'dns_resolver_options': { no_default_search_domain: true },
+        },
+      },
       max_hosts: 1024,
       host_ttl: '300s',
       dns_cache_circuit_breaker: { max_pending_requests: 1024 },
@@ -83,6 +91,12 @@ describe('WildcardEgressGateway | the blog scenario (examples/wildcard-egress)',
     // the cluster and the filter must share one cache configuration
     expect(cluster.cluster_type.typed_config.dns_cache_config).toEqual(dfp.typed_config.dns_cache_config);
     expect(tcp.typed_config.cluster).toBe('wildcard-egress_dynamic_forward_proxy_cluster');
+    // both added clusters get Istio's own limits, not Envoy's 1024-connection defaults
+    for (const added of ef.spec.configPatches.filter((p: any) => p.applyTo === 'CLUSTER').map((p: any) => p.patch.value)) {
+      expect(added.connect_timeout).toBe('10s');
+      expect(added.circuit_breakers.thresholds[0].max_connections).toBe(4294967295);
+      expect(added.circuit_breakers.thresholds[0].max_pending_requests).toBe(4294967295);
+    }
     expect(tcp.typed_config.access_log).toHaveLength(1);
   });
 
@@ -111,7 +125,14 @@ describe('WildcardEgressGateway | the blog scenario (examples/wildcard-egress)',
     expect(ap.spec).toEqual({
       selector: { matchLabels: { 'istio': 'egress-gateway', 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress' } },
       action: 'ALLOW',
-      rules: [{ from: [{ source: { principals: ['cluster.local/ns/default/sa/sleep'] } }], to: [{ operation: { ports: ['8443'] } }] }],
+      rules: [
+        {
+          from: [{ source: { principals: ['cluster.local/ns/default/sa/sleep'] } }],
+          to: [{ operation: { ports: ['8443'] } }],
+          // only this construct's server: not another Gateway's server bound to the same pods
+          when: [{ key: 'connection.sni', values: ['egress-gateway.istio-egress.svc.cluster.local'] }],
+        },
+      ],
     });
   });
 
@@ -186,6 +207,7 @@ describe('WildcardEgressGateway | options', () => {
     expect(named(objects, 'AuthorizationPolicy', 'partners').spec.rules[0]).toEqual({
       from: [{ source: { principals: ['cluster.local/ns/billing/sa/invoicer'] } }, { source: { namespaces: ['istio-egress', 'ops', 'shop'] } }],
       to: [{ operation: { ports: ['443', '9443'] } }],
+      when: [{ key: 'connection.sni', values: ['istio-egressgateway.istio-egress.svc.cluster.local'] }],
     });
   });
 
