@@ -7,6 +7,7 @@ import { fieldError, inField, requirePresent } from './errors';
 import { ExternalHost, HostSet } from './host';
 import { authorizationSources, WorkloadIdentity } from './identity';
 import { MeshSettings } from './mesh';
+import { claimMeshHost } from './mesh-hosts';
 import { dnsLabelName, hostToDnsLabel } from './names';
 import { OriginationTls } from './origination-tls';
 import { EgressPort, Protocol, validatePortNumber } from './port';
@@ -340,6 +341,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
             'mesh VirtualService and the gateway server), so add it to one of them only',
         );
       }
+      claimMeshHost(this, h.name);
       return h;
     });
     const hostTls = tls ?? this.defaultTls;

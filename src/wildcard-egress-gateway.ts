@@ -7,6 +7,7 @@ import { fieldError, inField, requirePresent } from './errors';
 import { ExternalHost, HostSet } from './host';
 import { authorizationSources, WorkloadIdentity } from './identity';
 import { MeshSettings } from './mesh';
+import { claimMeshHost } from './mesh-hosts';
 import { EgressPort, validatePortNumber } from './port';
 import * as net from '../imports/networking.istio.io';
 import * as sec from '../imports/security.istio.io';
@@ -399,7 +400,9 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
             'list the domains you need, e.g. "*.example.com"',
         );
       }
-      this.hostSet.add(ExternalHost.of(host));
+      const parsed = ExternalHost.of(host);
+      claimMeshHost(this, parsed.name);
+      this.hostSet.add(parsed);
     });
   }
 

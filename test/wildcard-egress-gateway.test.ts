@@ -1,7 +1,7 @@
 import { Duration, Testing } from 'cdk8s';
 import * as fc from 'fast-check';
 import { WildcardEgressExample } from '../examples/wildcard-egress/chart';
-import { DnsLookupFamily, EgressGateway, EgressPort, WildcardEgressGateway, WorkloadIdentity } from '../src';
+import { DnsLookupFamily, EgressGateway, EgressPort, TlsOriginationEgress, WildcardEgressGateway, WorkloadIdentity } from '../src';
 import { synthValid } from './schema';
 
 const byKind = (objects: any[], kind: string) => objects.filter((o) => o.kind === kind);
@@ -340,5 +340,25 @@ describe('WildcardEgressGateway | as an egress path', () => {
       externalPorts: [443, 9443],
     });
     expect(gateway.toEgressPathConfig()).toEqual({ namespace: 'istio-egress', podLabels: gateway.selectorLabels, podPorts: [8443, 9443, 8080], externalPorts: [] });
+  });
+});
+
+describe('WildcardEgressGateway | hosts routed by two constructs', () => {
+  test('fails when another construct of the app already routes the host from sidecars (IST0109)', () => {
+    const chart = Testing.chart();
+    const gateway = new EgressGateway(chart, 'gw', { ports: [EgressPort.tls(443), EgressPort.tls(9443), EgressPort.http(80)] });
+    new WildcardEgressGateway(chart, 'a', { gateway, name: 'a', hosts: ['*.example.com'], ports: [443] });
+    expect(() => new WildcardEgressGateway(chart, 'b', { gateway, name: 'b', hosts: ['*.example.com'], ports: [9443] })).toThrow(
+      'test/b: hosts[0]: host "*.example.com" is already routed from sidecars by "test/a"; Istio keeps only one mesh VirtualService per host (IST0109) ' +
+        'and would drop one of the routes, so route it through one construct only',
+    );
+    // a TLS origination of the same exact host conflicts too
+    new WildcardEgressGateway(chart, 'c', { gateway: new EgressGateway(chart, 'gw2', { name: 'gw2' }), name: 'c', hosts: ['api.partner.example'] });
+    expect(() => new TlsOriginationEgress(chart, 'o', { gateway, hosts: ['api.partner.example'], allowFrom: [WorkloadIdentity.anyInMesh()] })).toThrow(
+      'test/o: hosts[0]: host "api.partner.example" is already routed from sidecars by "test/c"',
+    );
+    // different apps never meet
+    const other = Testing.chart();
+    expect(() => new WildcardEgressGateway(other, 'b', { hosts: ['*.example.com'] })).not.toThrow();
   });
 });
