@@ -471,7 +471,9 @@ export class EgressGateway extends EgressGatewayBase {
     if (instance.length > 63) {
       fieldError(this, 'name', `gateway name and namespace "${instance}" are ${instance.length} characters together; the pod label allows 63, shorten the name`);
     }
-    this.podLabels = { istio: this.serviceName, [GATEWAY_INSTANCE_LABEL]: instance };
+    // Only a label unique to this gateway: a generic one (`istio: <name>`) would let Istio Gateways of other namespaces select
+    // these pods (Gateway selectors are cluster-wide unless istiod runs with PILOT_SCOPE_GATEWAY_TO_NAMESPACE).
+    this.podLabels = { [GATEWAY_INSTANCE_LABEL]: instance };
     this.identity = WorkloadIdentity.serviceAccount(this.namespace, this.serviceName);
     // Our pods run as non-root without the unprivileged-port sysctl: low Service ports target port + 8000.
     this.ports = gatewayPorts(this, props.ports, 8000);

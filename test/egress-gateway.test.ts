@@ -46,7 +46,8 @@ describe('EgressGateway | defaults', () => {
     const chart = Testing.chart();
     const gateway = new EgressGateway(chart, 'gw', { namespace: 'egress-a', name: 'edge' });
     const objects = synthValid(chart);
-    expect(gateway.selectorLabels).toEqual({ 'istio': 'edge', 'cdk8s-istio-egress/gateway': 'edge.egress-a' });
+    // one label, unique to this gateway: no generic `istio: <name>` that Gateways of other namespaces could select
+    expect(gateway.selectorLabels).toEqual({ 'cdk8s-istio-egress/gateway': 'edge.egress-a' });
     expect(one(objects, 'Deployment').spec.selector.matchLabels).toEqual(gateway.selectorLabels);
     expect(one(objects, 'Deployment').spec.template.metadata.labels).toMatchObject(gateway.selectorLabels);
     expect(one(objects, 'Service').spec.selector).toEqual(gateway.selectorLabels);

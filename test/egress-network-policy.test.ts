@@ -43,7 +43,7 @@ const istiodRule = (ns = 'istio-system') => ({
   ports: [{ port: 15012, protocol: 'TCP' }],
   to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } }, podSelector: { matchLabels: { app: 'istiod' } } }],
 });
-const GATEWAY_LABELS = { 'istio': 'egress-gateway', 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress' };
+const GATEWAY_LABELS = { 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress' };
 
 /** A hand-written egress path, for paths that are not constructs of this library. */
 class FakePath implements IEgressPath {
@@ -85,7 +85,7 @@ describe('EgressNetworkPolicy | the egress-gateway task scenario (examples/netwo
         to: [
           {
             namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-egress-cnn' } },
-            podSelector: { matchLabels: { 'istio': 'egress-gateway', 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress-cnn' } },
+            podSelector: { matchLabels: { 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress-cnn' } },
           },
         ],
       },
@@ -118,7 +118,7 @@ describe('EgressNetworkPolicy | the egress-gateway task scenario (examples/netwo
   test('the gateway pod ports in the app policy are the wildcard construct\'s pod ports; the gateway reaches out on its ports', () => {
     const config = example.wildcard.toEgressPathConfig();
     const app = named(objects, 'egress-lockdown');
-    const toGateway = app.spec.egress.filter((r: any) => r.to[0].podSelector?.matchLabels?.istio === 'egress-gateway');
+    const toGateway = app.spec.egress.filter((r: any) => r.to[0].podSelector?.matchLabels?.['cdk8s-istio-egress/gateway'] !== undefined);
     expect(toGateway.flatMap((r: any) => r.ports.map((p: any) => p.port))).toEqual(config.podPorts);
     expect(toGateway[0].to[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name']).toBe(config.namespace);
     expect(toGateway[0].to[0].podSelector.matchLabels).toEqual(config.podLabels);
@@ -433,7 +433,7 @@ describe('EgressNetworkPolicy | bad input', () => {
     const chart = Testing.chart();
     const np = new EgressNetworkPolicy(chart, 'np', { namespace: 'shop', dataplane: DataplaneMode.AMBIENT });
     expect(() => np.allowEgressPath(wildcard(chart))).toThrow(
-      'test/np: allowEgressPath(#0): the path\'s pods istio-egress/{cdk8s-istio-egress/gateway=egress-gateway.istio-egress,istio=egress-gateway} listen on 8443, ' +
+      'test/np: allowEgressPath(#0): the path\'s pods istio-egress/{cdk8s-istio-egress/gateway=egress-gateway.istio-egress} listen on 8443, ' +
         'but ambient pods have no sidecar: ztunnel sends their egress to a proxy over HBONE, TCP 15008, so this lock-down would leave them without egress. ' +
         'Use an egress waypoint (allowWaypoint(AmbientEgressWaypoint)), or set dataplane: DataplaneMode.SIDECAR for sidecar pods',
     );
@@ -511,7 +511,7 @@ describe('EgressGatewayNetworkPolicy | bad input', () => {
     [(w: WildcardEgressGateway) => ({ paths: [] }), 'test/gw: paths: at least one egress path is required'],
     [(w: WildcardEgressGateway) => ({ paths: [w, null] }), 'test/gw: paths[1]: an egress path must not be null or undefined'],
     [(w: WildcardEgressGateway) => ({ paths: [w, new FakePath({ namespace: 'istio-egress', podLabels: { istio: 'other' }, podPorts: [8443], externalPorts: [443] })] }),
-      'test/gw: paths[1]: its pods istio-egress/{istio=other} are not the pods of paths[0] (istio-egress/{cdk8s-istio-egress/gateway=egress-gateway.istio-egress,istio=egress-gateway}); one EgressGatewayNetworkPolicy locks down one gateway: define one per gateway'],
+      'test/gw: paths[1]: its pods istio-egress/{istio=other} are not the pods of paths[0] (istio-egress/{cdk8s-istio-egress/gateway=egress-gateway.istio-egress}); one EgressGatewayNetworkPolicy locks down one gateway: define one per gateway'],
     [(w: WildcardEgressGateway) => ({ paths: [w.gateway] }),
       'test/gw: externalPorts: the gateway could reach no external port: its paths name none (an EgressGateway does not know the ports its routes use). Pass the construct that routes through the gateway (e.g. a WildcardEgressGateway) in paths, or list externalPorts'],
     [(w: WildcardEgressGateway) => ({ paths: [w], externalPorts: [0] }), 'test/gw: externalPorts[0]: external port 0 must be an integer in the range 1..65535'],

@@ -4,9 +4,9 @@ import { TlsOriginationExample } from '../examples/tls-origination/chart';
 import { EgressGateway, EgressPort, OriginationTls, Protocol, TlsOriginationEgress, TrustedCa, WorkloadIdentity } from '../src';
 import { synthValid } from './schema';
 
-const GATEWAY_LABELS = { 'istio': 'egress-gateway', 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress' };
+const GATEWAY_LABELS = { 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress' };
 /** The example's gateway: `egress-gateway` in the example's own namespace `istio-egress-tls`. */
-const EXAMPLE_GATEWAY_LABELS = { 'istio': 'egress-gateway', 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress-tls' };
+const EXAMPLE_GATEWAY_LABELS = { 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress-tls' };
 const EXAMPLE_GATEWAY_HOST = 'egress-gateway.istio-egress-tls.svc.cluster.local';
 
 const byKind = (objects: any[], kind: string) => objects.filter((o) => o.kind === kind);

@@ -54,7 +54,7 @@ describe('WildcardEgressGateway | the blog scenario (examples/wildcard-egress)',
     const gatewayLabels = byKind(objects, 'Deployment')[0].spec.template.metadata.labels;
     for (const ef of byKind(objects, 'EnvoyFilter')) {
       expect(ef.metadata.namespace).toBe('istio-egress');
-      expect(ef.spec.workloadSelector.labels).toEqual({ 'istio': 'egress-gateway', 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress' });
+      expect(ef.spec.workloadSelector.labels).toEqual({ 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress' });
       for (const [k, v] of Object.entries(ef.spec.workloadSelector.labels)) {
         expect(gatewayLabels[k]).toBe(v);
       }
@@ -123,7 +123,7 @@ describe('WildcardEgressGateway | the blog scenario (examples/wildcard-egress)',
     expect(byKind(objects, 'PeerAuthentication')[0].spec.mtls).toEqual({ mode: 'STRICT' });
     const ap = named(objects, 'AuthorizationPolicy', 'wildcard-egress');
     expect(ap.spec).toEqual({
-      selector: { matchLabels: { 'istio': 'egress-gateway', 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress' } },
+      selector: { matchLabels: { 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress' } },
       action: 'ALLOW',
       rules: [
         {
@@ -153,7 +153,7 @@ describe('WildcardEgressGateway | the blog scenario (examples/wildcard-egress)',
     const telemetry = byKind(objects, 'Telemetry');
     expect(telemetry).toHaveLength(1);
     expect(telemetry[0].metadata.namespace).toBe('istio-egress');
-    expect(telemetry[0].spec.selector.matchLabels).toEqual({ 'istio': 'egress-gateway', 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress' });
+    expect(telemetry[0].spec.selector.matchLabels).toEqual({ 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress' });
   });
 
   test('nothing is placed in the root namespace', () => {
