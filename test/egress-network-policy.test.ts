@@ -21,7 +21,7 @@ import {
   WorkloadIdentity,
 } from '../src';
 import { synthValid } from './schema';
-import { Cidr, parseIpBlock } from '../src/cidr';
+import { Cidr, parseIpBlock } from '../src/core/cidr';
 
 const policies = (objects: any[]) => objects.filter((o) => o.kind === 'NetworkPolicy');
 const named = (objects: any[], name: string) => {

@@ -1,7 +1,7 @@
 import { Chart, Testing } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import { MeshSettings, WorkloadIdentity, WorkloadSelector } from '../src';
-import { authorizationSources } from '../src/identity';
+import { authorizationSources } from '../src/core/identity';
 
 describe('WorkloadIdentity', () => {
   const custom = new MeshSettings({ trustDomain: 'prod.example.com' });

@@ -1,6 +1,6 @@
 import * as fc from 'fast-check';
 import { EgressPort, Protocol } from '../src';
-import { protocolFromPortName, validateUniquePorts } from '../src/port';
+import { protocolFromPortName, validateUniquePorts } from '../src/core/port';
 
 describe('EgressPort | factories', () => {
   test.each([

@@ -1,26 +1,25 @@
 import { Lazy, Yaml } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
-import { validateDnsLabel } from './dns';
-import { EgressGatewayAutoscaling } from './egress-gateway';
-import { fieldError, inField, requirePresent } from './errors';
-import { ExternalHost, properSuffixes } from './host';
-import { authorizationSources, WorkloadIdentity } from './identity';
-import { IstioVersion } from './istio-version';
-import { MeshSettings } from './mesh';
-import { dnsLabelName, hostToDnsLabel } from './names';
-import { OriginationTls } from './origination-tls';
-import { EgressPort, Protocol, validateUniquePorts } from './port';
-import { cpuUtilizationMetrics, resourceAmounts, validateScaling, WorkloadScaling } from './workload-scaling';
-import { Gateway as KubeGateway, GatewaySpecListenersAllowedRoutesNamespacesFrom } from '../imports/gateway.networking.k8s.io';
+import { Gateway as KubeGateway, GatewaySpecListenersAllowedRoutesNamespacesFrom } from '../../imports/gateway.networking.k8s.io';
 import {
   DestinationRule,
   DestinationRuleSpecTrafficPolicyTlsMode,
   ServiceEntry,
   ServiceEntrySpecLocation,
   ServiceEntrySpecResolution,
-} from '../imports/networking.istio.io';
-import { AuthorizationPolicy, AuthorizationPolicySpecAction } from '../imports/security.istio.io';
+} from '../../imports/networking.istio.io';
+import { AuthorizationPolicy, AuthorizationPolicySpecAction } from '../../imports/security.istio.io';
+import { validateDnsLabel } from '../core/dns';
+import { fieldError, inField, requirePresent } from '../core/errors';
+import { ExternalHost, properSuffixes } from '../core/host';
+import { authorizationSources, WorkloadIdentity } from '../core/identity';
+import { IstioVersion } from '../core/istio-version';
+import { MeshSettings } from '../core/mesh';
+import { dnsLabelName, hostToDnsLabel } from '../core/names';
+import { OriginationTls } from '../core/origination-tls';
+import { EgressPort, Protocol, validateUniquePorts } from '../core/port';
+import { cpuUtilizationMetrics, EgressGatewayAutoscaling, resourceAmounts, validateScaling, WorkloadScaling } from '../core/workload-scaling';
 
 const k8s = plus.k8s;
 

@@ -1,7 +1,24 @@
 import * as plus from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
-import { EgressGatewayAutoscaling } from './egress-gateway';
 import { fieldError } from './errors';
+
+/**
+ * Horizontal autoscaling of the gateway pods on CPU.
+ */
+export interface EgressGatewayAutoscaling {
+  /** Fewest replicas. At least 1; at least 2 for high availability. */
+  readonly minReplicas: number;
+
+  /** Most replicas; at least minReplicas. */
+  readonly maxReplicas: number;
+
+  /**
+   * Average CPU utilization (percent of the CPU request) to scale at.
+   *
+   * @default 80
+   */
+  readonly targetCpuUtilizationPercent?: number;
+}
 
 /**
  * The replica settings of a proxy workload (an egress gateway or a waypoint), as given in its props.

@@ -1,18 +1,18 @@
 import { Chart, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
-import { validateDnsLabel } from './dns';
 import { EgressGateway, IEgressGateway } from './egress-gateway';
-import { EgressPathConfig, IEgressPath } from './egress-path';
-import { fieldError, inField, requirePresent } from './errors';
-import { ExternalHost, HostSet } from './host';
-import { authorizationSources, WorkloadIdentity } from './identity';
-import { MeshSettings } from './mesh';
-import { claimMeshHost } from './mesh-hosts';
-import { dnsLabelName, hostToDnsLabel } from './names';
-import { OriginationTls } from './origination-tls';
-import { EgressPort, Protocol, validatePortNumber } from './port';
-import * as net from '../imports/networking.istio.io';
-import * as sec from '../imports/security.istio.io';
+import * as net from '../../imports/networking.istio.io';
+import * as sec from '../../imports/security.istio.io';
+import { validateDnsLabel } from '../core/dns';
+import { EgressPathConfig, IEgressPath } from '../core/egress-path';
+import { fieldError, inField, requirePresent } from '../core/errors';
+import { ExternalHost, HostSet } from '../core/host';
+import { authorizationSources, WorkloadIdentity } from '../core/identity';
+import { MeshSettings } from '../core/mesh';
+import { claimMeshHost } from '../core/mesh-hosts';
+import { dnsLabelName, hostToDnsLabel } from '../core/names';
+import { OriginationTls } from '../core/origination-tls';
+import { EgressPort, Protocol, validatePortNumber } from '../core/port';
 
 const PortTlsMode = net.DestinationRuleSpecTrafficPolicyPortLevelSettingsTlsMode;
 

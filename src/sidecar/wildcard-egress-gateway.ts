@@ -1,16 +1,16 @@
 import { Duration, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import { validateDnsLabel } from './dns';
 import { EgressGateway, IEgressGateway } from './egress-gateway';
-import { EgressPathConfig, IEgressPath } from './egress-path';
-import { fieldError, inField, requirePresent } from './errors';
-import { ExternalHost, HostSet } from './host';
-import { authorizationSources, WorkloadIdentity } from './identity';
-import { MeshSettings } from './mesh';
-import { claimMeshHost } from './mesh-hosts';
-import { EgressPort, validatePortNumber } from './port';
-import * as net from '../imports/networking.istio.io';
-import * as sec from '../imports/security.istio.io';
+import * as net from '../../imports/networking.istio.io';
+import * as sec from '../../imports/security.istio.io';
+import { validateDnsLabel } from '../core/dns';
+import { EgressPathConfig, IEgressPath } from '../core/egress-path';
+import { fieldError, inField, requirePresent } from '../core/errors';
+import { ExternalHost, HostSet } from '../core/host';
+import { authorizationSources, WorkloadIdentity } from '../core/identity';
+import { MeshSettings } from '../core/mesh';
+import { claimMeshHost } from '../core/mesh-hosts';
+import { EgressPort, validatePortNumber } from '../core/port';
 
 /**
  * Which IP families the SNI forwarder's DNS cache resolves (Envoy `dns_lookup_family`).

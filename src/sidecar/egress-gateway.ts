@@ -1,21 +1,21 @@
 import { Lazy } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
-import { validateDnsLabel, validateDnsSubdomain } from './dns';
-import { EgressPathConfig, IEgressPath } from './egress-path';
-import { fieldError, inField, requirePresent } from './errors';
-import { WorkloadIdentity, WorkloadSelector } from './identity';
-import { MeshSettings } from './mesh';
-import { EgressPort, protocolFromPortName, validateUniquePorts } from './port';
-import { cpuUtilizationMetrics, resourceAmounts, validateScaling } from './workload-scaling';
 import {
   DestinationRule,
   DestinationRuleSpec,
   DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTlsMode,
   DestinationRuleSpecTrafficPolicyTlsMode,
-} from '../imports/networking.istio.io';
-import { PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../imports/security.istio.io';
-import { Telemetry } from '../imports/telemetry.istio.io';
+} from '../../imports/networking.istio.io';
+import { PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../../imports/security.istio.io';
+import { Telemetry } from '../../imports/telemetry.istio.io';
+import { validateDnsLabel, validateDnsSubdomain } from '../core/dns';
+import { EgressPathConfig, IEgressPath } from '../core/egress-path';
+import { fieldError, inField, requirePresent } from '../core/errors';
+import { WorkloadIdentity, WorkloadSelector } from '../core/identity';
+import { MeshSettings } from '../core/mesh';
+import { EgressPort, protocolFromPortName, validateUniquePorts } from '../core/port';
+import { cpuUtilizationMetrics, EgressGatewayAutoscaling, resourceAmounts, validateScaling } from '../core/workload-scaling';
 
 const k8s = plus.k8s;
 
@@ -134,24 +134,6 @@ export interface GatewayClientSubset {
    * rule is exported to the union over all subsets.
    */
   readonly exportTo: string[];
-}
-
-/**
- * Horizontal autoscaling of the gateway pods on CPU.
- */
-export interface EgressGatewayAutoscaling {
-  /** Fewest replicas. At least 1; at least 2 for high availability. */
-  readonly minReplicas: number;
-
-  /** Most replicas; at least minReplicas. */
-  readonly maxReplicas: number;
-
-  /**
-   * Average CPU utilization (percent of the CPU request) to scale at.
-   *
-   * @default 80
-   */
-  readonly targetCpuUtilizationPercent?: number;
 }
 
 /**

@@ -1,14 +1,14 @@
 import { ApiObject } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
-import { IEgressWaypoint } from './ambient-egress-waypoint';
-import { Cidr, parseIpBlock } from './cidr';
-import { validateDnsLabel } from './dns';
-import { EgressPathConfig, IEgressPath } from './egress-path';
-import { fieldError, inField, requirePresent } from './errors';
-import { WorkloadSelector } from './identity';
-import { MeshSettings } from './mesh';
-import { validatePortNumber } from './port';
+import { IEgressWaypoint } from '../ambient/ambient-egress-waypoint';
+import { Cidr, parseIpBlock } from '../core/cidr';
+import { validateDnsLabel } from '../core/dns';
+import { EgressPathConfig, IEgressPath } from '../core/egress-path';
+import { fieldError, inField, requirePresent } from '../core/errors';
+import { WorkloadSelector } from '../core/identity';
+import { MeshSettings } from '../core/mesh';
+import { validatePortNumber } from '../core/port';
 
 /** DNS, over UDP and TCP (RFC 1035 4.2: answers that do not fit a UDP datagram are retried over TCP; RFC 7766). */
 const DNS_PORT = 53;
