@@ -19,9 +19,9 @@
 # Prints the path of the binary on its last line.
 set -euo pipefail
 
-ISTIO_PSEUDO_VERSION=v0.0.0-20260423205519-b01690e6db7d
-ISTIO_COMMIT=b01690e6db7d
-EXPECTED_VERSION="1.31-dev+${ISTIO_COMMIT}"
+# shellcheck source=istio-source.env
+. "$(dirname "$0")/istio-source.env"
+EXPECTED_VERSION="${ISTIO_DEV_VERSION}+${ISTIO_COMMIT}"
 GO_MIN=1.25.7 # the `go` line of istio.io/istio's go.mod at that commit
 
 CACHE="${ISTIOCTL_CACHE_DIR:-${HOME}/.cache/cdk8s-istio-egress/istioctl}"
