@@ -70,6 +70,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
       // works on a machine without Go.
       testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/istio-validate.test.ts'],
       testTimeout: 120_000,
+      // The examples import the library by its package name, as a user's app does; in tests that is src/.
+      moduleNameMapper: { '^cdk8s-istio-egress$': '<rootDir>/src/index.ts' },
     },
   },
 
@@ -90,11 +92,16 @@ project.gitignore.exclude('examples/**/dist/', '.jsii.tabl.json', '*.tabl.json',
 
 // Type-checking (and eslint's project service) for the TypeScript outside src/ and test/: one tsconfig per folder,
 // like projen's own test/ and projenrc/ ones.
+// In examples/, `cdk8s-istio-egress` (the package name, as in a user's app) is src/.
 for (const dir of ['scripts', 'examples', 'bench']) {
   new JsonFile(project, `${dir}/tsconfig.json`, {
     obj: {
       extends: '../tsconfig.json',
-      compilerOptions: { noEmit: true, rootDir: '..' },
+      compilerOptions: {
+        noEmit: true,
+        rootDir: '..',
+        ...(dir === 'examples' ? { paths: { 'cdk8s-istio-egress': ['../src/index.ts'] } } : {}),
+      },
       include: ['**/*.ts'],
       exclude: ['node_modules', '**/dist'],
     },
@@ -102,6 +109,13 @@ for (const dir of ['scripts', 'examples', 'bench']) {
     marker: true,
   });
 }
+
+// The examples import `cdk8s-istio-egress` by name (resolved to src/ by examples/tsconfig.json, jest and
+// scripts/synth-examples.ts); the import resolver does not read that tsconfig's paths.
+project.eslint?.addOverride({
+  files: ['examples/**/*.ts'],
+  rules: { 'import/no-unresolved': ['error', { ignore: ['^cdk8s-istio-egress$'] }] },
+});
 
 // Quieter jsii on Node 20.
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');

@@ -6,8 +6,8 @@
  *
  * @see https://istio.io/latest/docs/ambient/usage/egress-gateway/
  */
+import { AmbientEgressWaypoint, EgressPort, OriginationTls, WorkloadIdentity } from 'cdk8s-istio-egress';
 import { Construct } from 'constructs';
-import { AmbientEgressWaypoint, EgressPort, OriginationTls, WorkloadIdentity } from '../../src';
 
 /** Defines the example's resources in `scope` and returns the waypoint. */
 export function defineAmbientEgress(scope: Construct): AmbientEgressWaypoint {

@@ -1,12 +1,11 @@
 /**
  * The Istio ambient "controlling mesh egress" walkthrough as a cdk8s app (see chart.ts).
  *
- * `npx ts-node examples/ambient-egress/main.ts` writes examples/ambient-egress/dist/.
+ * `npx cdk8s synth` in this folder (or `npx projen synth-examples` at the top) writes dist/ambient-egress.k8s.yaml.
  */
-import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import { defineAmbientEgress } from './chart';
 
-const app = new App({ outdir: path.join(__dirname, 'dist') });
+const app = new App();
 defineAmbientEgress(new Chart(app, 'ambient-egress'));
 app.synth();

@@ -1,7 +1,7 @@
 import { Chart, ChartProps } from 'cdk8s';
+import { EgressGateway, EgressGatewayNetworkPolicy, EgressNetworkPolicy, WildcardEgressGateway, WorkloadIdentity } from 'cdk8s-istio-egress';
 import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { EgressGateway, EgressGatewayNetworkPolicy, EgressNetworkPolicy, WildcardEgressGateway, WorkloadIdentity } from '../../src';
 
 /**
  * The NetworkPolicy scenario of Istio's "Egress Gateways" task, done right: the `sleep` app in namespace

@@ -1,7 +1,7 @@
 import { Chart, ChartProps } from 'cdk8s';
+import { EgressGateway, EgressPort, OriginationTls, TlsOriginationEgress, WorkloadIdentity } from 'cdk8s-istio-egress';
 import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { EgressGateway, EgressPort, OriginationTls, TlsOriginationEgress, WorkloadIdentity } from '../../src';
 
 /** The example's own namespace, so it applies to one cluster together with the other examples. */
 const TLS_ORIGINATION_NAMESPACE = 'istio-egress-tls';

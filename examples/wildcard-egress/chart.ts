@@ -1,7 +1,7 @@
 import { Chart, ChartProps } from 'cdk8s';
+import { EgressGateway, WildcardEgressGateway, WorkloadIdentity } from 'cdk8s-istio-egress';
 import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { EgressGateway, WildcardEgressGateway, WorkloadIdentity } from '../../src';
 
 /**
  * The Istio blog's scenario ("Routing egress traffic to wildcard destinations", 2023): the `sleep` app in
