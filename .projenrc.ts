@@ -185,6 +185,13 @@ bindingsPython.spawn(project.tasks.tryFind('synth-examples')!);
 bindingsPython.spawn(project.tasks.tryFind('package:python')!);
 bindingsPython.exec('bash scripts/check-python-bindings.sh');
 
+// The quick starts as a reader copies them: README.md's (TypeScript, from `npm pack`) and docs/python.md's (from the
+// wheel), each in a new directory with current npm / pip defaults; their manifests must equal the examples'.
+project.addTask('test:quick-start', {
+  description: "Run the README's and docs/python.md's quick starts as written, from the packed library and the wheel, in a new directory",
+  exec: 'bash scripts/check-quick-start.sh',
+});
+
 // Java: Maven Central has org.cdk8s:cdk8s only up to 2.70.47 and no org.cdk8s:cdk8s-plus-28, so `package:java` cannot
 // resolve the dependencies. This builds their Java packages from the jsii assemblies in node_modules (the exact versions
 // the TypeScript side uses) into dist/java beside ours, and compiles ours against them; Maven plugins and the jsii

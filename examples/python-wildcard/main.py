@@ -6,11 +6,11 @@ forwards each connection to the host named in its SNI. Nothing else leaves throu
 
 `npx projen bindings:python` builds the wheel, installs it into a fresh virtual environment and checks that this app
 writes the same bytes as the TypeScript example. To run it by hand, in a virtual environment with the wheel
-(dist/python/*.whl) installed:
+(dist/python/*.whl) installed, in this folder:
 
-    python examples/python-wildcard/main.py [OUTDIR]    # default: examples/python-wildcard/dist
+    npx cdk8s synth                  # runs `python main.py` (cdk8s.yaml), writes dist/
+    python main.py [OUTDIR]          # the same, into OUTDIR (default: dist)
 """
-import os
 import sys
 
 import cdk8s
@@ -44,7 +44,7 @@ class WildcardEgressExample(cdk8s.Chart):
 
 
 if __name__ == "__main__":
-    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "dist")
-    app = cdk8s.App(outdir=outdir)
+    # OUTDIR, or cdk8s's default: $CDK8S_OUTDIR (set by `cdk8s synth`), else dist/
+    app = cdk8s.App(outdir=sys.argv[1] if len(sys.argv) > 1 else None)
     WildcardEgressExample(app, "wildcard-egress")
     app.synth()
