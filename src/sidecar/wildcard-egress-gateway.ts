@@ -9,8 +9,9 @@ import { fieldError, inField, requirePresent } from '../core/errors';
 import { ExternalHost, HostSet } from '../core/host';
 import { authorizationSources, WorkloadIdentity } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
-import { claimMeshHost } from '../core/mesh-hosts';
-import { EgressPort, validatePortNumber } from '../core/port';
+import { EgressPort, Protocol, validatePortNumber } from '../core/port';
+import { EgressMode, MeshRegistry } from '../core/registry';
+import { exportToFor, identityRulesKey, libraryLabels } from '../core/visibility';
 
 /**
  * Which IP families the SNI forwarder's DNS cache resolves (Envoy `dns_lookup_family`).
@@ -224,6 +225,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
 
   public constructor(scope: Construct, id: string, props: WildcardEgressGatewayProps = {}) {
     super(scope, id);
+    MeshRegistry.of(this).register('WildcardEgressGateway', this);
     this.name = inField(this, 'name', () => validateDnsLabel(props.name ?? 'wildcard-egress', 'name'));
     this.ports = this.validatePorts(props.ports ?? [443]);
     this.gateway =
@@ -267,8 +269,8 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
       this.gateway.enableAccessLogging();
     }
 
-    const metadata = (name: string) => ({ name, namespace: this.namespace, labels: { 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress', 'app.kubernetes.io/part-of': this.name } });
-    const exportTo = this.exportTo();
+    const metadata = (name: string) => ({ name, namespace: this.namespace, labels: libraryLabels(this.name) });
+    const exportTo = this.meshExportTo;
     const gatewayHost = this.gateway.serviceFqdn;
 
     new net.Gateway(this, 'Gateway', {
@@ -401,7 +403,15 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
         );
       }
       const parsed = ExternalHost.of(host);
-      claimMeshHost(this, parsed.name);
+      MeshRegistry.of(this).claimHost(this, {
+        host: parsed,
+        mode: EgressMode.SIDECAR,
+        ports: this.ports.map((number) => ({ number, protocol: Protocol.TLS })),
+        namespace: this.namespace,
+        exportTo: this.meshExportTo,
+        rules: identityRulesKey(this.identities, this.mesh),
+        via: `SNI forwarder "${this.name}" at gateway ${this.namespace}/${this.gateway.serviceName}`,
+      });
       this.hostSet.add(parsed);
     });
   }
@@ -441,13 +451,9 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     };
   }
 
-  /** Export the mesh-facing resources only to the namespaces of the allowed identities (plus the gateway's). */
-  private exportTo(): string[] {
-    if (this.identities.some((i) => i.isAnyInMesh)) {
-      return ['*'];
-    }
-    const namespaces = [...new Set(this.identities.map((i) => i.namespace!))].filter((ns) => ns !== this.namespace).sort();
-    return ['.', ...namespaces];
+  /** The mesh-facing resources are exported only to the namespaces of the allowed identities (plus the gateway's). */
+  private get meshExportTo(): string[] {
+    return exportToFor(this.identities, this.namespace);
   }
 
   private envoyName(suffix: string): string {
