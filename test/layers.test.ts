@@ -1,6 +1,7 @@
 /**
  * The layers of src/ (CONTRIBUTING.md, "Layers"): core holds the value types and the registry; the three modes
- * (sidecar, ambient, network-policy) build on core only and never on each other; index.ts only re-exports.
+ * (sidecar, ambient, network-policy) build on core only and never on each other; the front end (allow-list) builds on
+ * all of them; index.ts only re-exports.
  * Import cycles are refused anywhere in src/.
  */
 import * as fs from 'fs';
@@ -14,6 +15,8 @@ const ALLOWED: { [layer: string]: string[] } = {
   'sidecar': ['core', 'sidecar'],
   'ambient': ['core', 'ambient'],
   'network-policy': ['core', 'network-policy'],
+  // the declarative front end builds on every mode
+  'allow-list': ['core', 'sidecar', 'ambient', 'network-policy', 'allow-list'],
 };
 
 function sourceFiles(dir: string): string[] {
