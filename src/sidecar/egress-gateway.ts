@@ -16,7 +16,7 @@ import { WorkloadIdentity, WorkloadSelector } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
 import { EgressPort, protocolFromPortName, validateUniquePorts } from '../core/port';
 import { MeshRegistry } from '../core/registry';
-import { mergeExportTo } from '../core/visibility';
+import { libraryLabels, mergeExportTo } from '../core/visibility';
 import { cpuUtilizationMetrics, EgressGatewayAutoscaling, resourceAmounts, validateScaling } from '../core/workload-scaling';
 
 const k8s = plus.k8s;
@@ -309,7 +309,7 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
    * The gateway pods on all their ports; no external port (the constructs routing through the gateway know those).
    */
   public toEgressPathConfig(): EgressPathConfig {
-    const podPorts = this.ports.map((p) => p.targetPort ?? p.number);
+    const podPorts = this.ports.map((p) => p.podPort);
     return { namespace: this.namespace, podLabels: this.selectorLabels, podPorts, externalPorts: [] };
   }
 
@@ -335,7 +335,7 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
     }
     if (this.clientSubsets.size === 0) {
       new DestinationRule(this, 'ClientDestinationRule', {
-        metadata: { name: `${this.serviceName}-clients`, namespace: this.namespace },
+        metadata: { name: `${this.serviceName}-clients`, namespace: this.namespace, labels: libraryLabels(this.serviceName) },
         spec: Lazy.any({ produce: () => this.renderClientRule() }) as any,
       });
     }
@@ -348,7 +348,7 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
     }
     this.mtlsRequired = true;
     new PeerAuthentication(this, 'StrictMutualTls', {
-      metadata: { name: `${this.serviceName}-strict-mtls`, namespace: this.namespace },
+      metadata: { name: `${this.serviceName}-strict-mtls`, namespace: this.namespace, labels: libraryLabels(this.serviceName) },
       spec: { selector: { matchLabels: this.selectorLabels }, mtls: { mode: PeerAuthenticationSpecMtlsMode.STRICT } },
     });
   }
@@ -386,7 +386,7 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
     }
     this.accessLogProvider = provider;
     new Telemetry(this, 'AccessLogging', {
-      metadata: { name: `${this.serviceName}-access-log`, namespace: this.namespace },
+      metadata: { name: `${this.serviceName}-access-log`, namespace: this.namespace, labels: libraryLabels(this.serviceName) },
       spec: { selector: { matchLabels: this.selectorLabels }, accessLogging: [{ providers: [{ name: provider }] }] },
     });
   }
@@ -555,7 +555,7 @@ export class EgressGateway extends EgressGatewayBase {
   }
 
   private commonLabels(): { [key: string]: string } {
-    return { ...this.podLabels, 'app.kubernetes.io/name': this.serviceName, 'app.kubernetes.io/component': 'egress-gateway' };
+    return { ...this.podLabels, ...libraryLabels(this.serviceName), 'app.kubernetes.io/name': this.serviceName, 'app.kubernetes.io/component': 'egress-gateway' };
   }
 
   private spreadConstraints() {

@@ -273,7 +273,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
         rules: [
           {
             from: authorizationSources(this.identities, this.mesh),
-            to: [{ operation: { ports: [String(this.gatewayPort.targetPort ?? this.gatewayPort.number)] } }],
+            to: [{ operation: { ports: [String(this.gatewayPort.podPort)] } }],
           },
         ],
       },
@@ -302,7 +302,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
     return {
       namespace: this.namespace,
       podLabels: this.gateway.selectorLabels,
-      podPorts: [this.gatewayPort.targetPort ?? this.gatewayPort.number],
+      podPorts: [this.gatewayPort.podPort],
       externalPorts: [this.tlsPort.number],
     };
   }

@@ -341,7 +341,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
         rules: [
           {
             from: authorizationSources(this.identities, this.mesh),
-            to: [{ operation: { ports: this.gatewayPorts.map((p) => String(p.targetPort ?? p.number)) } }],
+            to: [{ operation: { ports: this.gatewayPorts.map((p) => String(p.podPort)) } }],
             // Only connections to this construct's server (the SNI its client subset presents): a server another
             // Gateway binds to the same pods is not allowed by this policy.
             when: [{ key: 'connection.sni', values: [gatewayHost] }],
@@ -379,7 +379,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     return {
       namespace: this.namespace,
       podLabels: this.gateway.selectorLabels,
-      podPorts: this.gatewayPorts.map((p) => p.targetPort ?? p.number),
+      podPorts: this.gatewayPorts.map((p) => p.podPort),
       externalPorts: [...this.ports],
     };
   }
@@ -573,7 +573,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
           // Point the gateway listener's tcp_proxy (after Istio mTLS termination) at the SNI forwarder. Scoped to
           // this gateway's listener port only.
           applyTo: net.EnvoyFilterSpecConfigPatchesApplyTo.NETWORK_UNDERSCORE_FILTER,
-          match: match({ listener: { portNumber: gatewayPort.targetPort ?? gatewayPort.number, filterChain: { filter: { name: TCP_PROXY } } } }),
+          match: match({ listener: { portNumber: gatewayPort.podPort, filterChain: { filter: { name: TCP_PROXY } } } }),
           patch: {
             operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.MERGE,
             value: {
