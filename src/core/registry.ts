@@ -60,6 +60,11 @@ export interface HostClaim {
    * overlapping hosts are compatible only when their rules are equal.
    */
   readonly rules: string;
+  /**
+   * For a construct whose rules grow after the host is claimed (a waypoint host gets its rules with `allow`): returns
+   * the final rules at synth time, when the comparison is made again. Undefined when `rules` is final.
+   */
+  readonly finalRules?: () => string;
   /** What routes it, for messages: e.g. `gateway istio-egress/egress-gateway`. */
   readonly via: string;
 }
@@ -92,10 +97,12 @@ export class MeshRegistry extends Construct {
   private readonly anyHost: Claim[] = [];
   private readonly members = new Map<string, IConstruct[]>();
   private readonly gatewayPorts = new Map<string, IConstruct>();
+  /** Overlapping claims whose rules were not final when claimed: compared again at synth. */
+  private readonly deferred: Array<[Claim, Claim]> = [];
 
   private constructor(root: Construct) {
     super(root, REGISTRY_ID);
-    this.node.addValidation({ validate: () => this.objectClashes() });
+    this.node.addValidation({ validate: () => [...this.deferredConflicts(), ...this.objectClashes()] });
   }
 
   /**
@@ -139,16 +146,19 @@ export class MeshRegistry extends Construct {
    *   visibility on distinct names; the message names both constructs and the fix
    */
   public claimHost(claimant: IConstruct, claim: HostClaim): void {
+    const c: Claim = { ...claim, claimant };
     for (const other of this.overlapping(claim.host)) {
       if (other.claimant === claimant || !isInTree(other.claimant)) {
         continue;
       }
-      const problem = conflict(claim, other);
+      const problem = conflict(c, other);
       if (problem !== undefined) {
         throw new Error(problem);
       }
+      if (c.finalRules !== undefined || other.finalRules !== undefined) {
+        this.deferred.push([c, other]);
+      }
     }
-    const c: Claim = { ...claim, claimant };
     push(this.byName, claim.host.name, c);
     if (claim.host.isAnyHost) {
       this.anyHost.push(c);
@@ -183,6 +193,21 @@ export class MeshRegistry extends Construct {
     return [...found];
   }
 
+  /** The conflicts of overlapping claims whose rules were completed after they were claimed. */
+  private deferredConflicts(): string[] {
+    const problems: string[] = [];
+    for (const [a, b] of this.deferred) {
+      if (!isInTree(a.claimant) || !isInTree(b.claimant)) {
+        continue;
+      }
+      const problem = conflict(withFinalRules(a), withFinalRules(b));
+      if (problem !== undefined) {
+        problems.push(`${a.claimant.node.path}: ${problem}`);
+      }
+    }
+    return problems;
+  }
+
   /** Every pair of ApiObjects of the app with the same API group, kind, namespace and name. */
   private objectClashes(): string[] {
     const seen = new Map<string, ApiObject>();
@@ -215,8 +240,15 @@ function ownerPath(o: ApiObject): string {
   return scope !== undefined && !Chart.isChart(scope) && scope.node.scope !== undefined ? scope.node.path : o.node.path;
 }
 
-/** Why two claims of overlapping hosts cannot both stand, or undefined. */
-function conflict(a: Claim | HostClaim, b: Claim): string | undefined {
+function withFinalRules(c: Claim): Claim {
+  return c.finalRules === undefined ? c : { ...c, rules: c.finalRules(), finalRules: undefined };
+}
+
+/**
+ * Why two claims of overlapping hosts cannot both stand, or undefined. Rules not yet final (`finalRules`) are
+ * compared at synth, when they are.
+ */
+function conflict(a: Claim, b: Claim): string | undefined {
   // Two objects for the same host clash wherever both are visible, their own namespace included (IST0109 counts it).
   // For overlapping names only client namespaces count: the proxy's own namespace (`.`) holds no clients.
   const sameName = a.host.name === b.host.name;
@@ -251,7 +283,8 @@ function conflict(a: Claim | HostClaim, b: Claim): string | undefined {
       `that port as ${ports.get(clash.number)}; ${seenBy} would get conflicting listeners. Use one protocol per port`
     );
   }
-  if (a.mode !== b.mode || a.rules !== b.rules || !sameVisibility(a, b)) {
+  const rulesDiffer = a.finalRules === undefined && b.finalRules === undefined && a.rules !== b.rules;
+  if (a.mode !== b.mode || rulesDiffer || !sameVisibility(a, b)) {
     return (
       `host "${a.host.name}" overlaps "${b.host.name}" of ${other} on port ${common[0].number}, seen by ${seenBy}, with other rules or ` +
       `visibility: traffic for "${narrow}" could pass under the rules of "${wide}". Route both through one construct, give them ` +
