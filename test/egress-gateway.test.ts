@@ -106,7 +106,7 @@ describe('EgressGateway | options', () => {
     gateway.enableAccessLogging('envoy');
     const objects = synthValid(chart);
     const pa = one(objects, 'PeerAuthentication');
-    expect(pa.metadata).toEqual({ name: 'egress-gateway-strict-mtls', namespace: 'istio-egress' });
+    expect(pa.metadata).toEqual({ name: 'egress-gateway-strict-mtls', namespace: 'istio-egress', labels: { 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress', 'app.kubernetes.io/part-of': 'egress-gateway' } });
     expect(pa.spec).toEqual({ selector: { matchLabels: gateway.selectorLabels }, mtls: { mode: 'STRICT' } });
     const telemetry = one(objects, 'Telemetry');
     expect(telemetry.metadata.namespace).toBe('istio-egress');

@@ -349,8 +349,8 @@ describe('WildcardEgressGateway | hosts routed by two constructs', () => {
     const gateway = new EgressGateway(chart, 'gw', { ports: [EgressPort.tls(443), EgressPort.tls(9443), EgressPort.http(80)] });
     new WildcardEgressGateway(chart, 'a', { gateway, name: 'a', hosts: ['*.example.com'], ports: [443] });
     expect(() => new WildcardEgressGateway(chart, 'b', { gateway, name: 'b', hosts: ['*.example.com'], ports: [9443] })).toThrow(
-      'test/b: hosts[0]: host "*.example.com" is already routed from sidecars by "test/a"; Istio keeps only one mesh VirtualService per host (IST0109) ' +
-        'and would drop one of the routes, so route it through one construct only',
+      'test/b: hosts[0]: host "*.example.com" is already routed from sidecars by "test/a" (SNI forwarder "a" at gateway istio-egress/egress-gateway); ' +
+        'Istio keeps only one mesh VirtualService per host (IST0109) and would drop one of the routes. Route it through one construct only',
     );
     // a TLS origination of the same exact host conflicts too
     new WildcardEgressGateway(chart, 'c', { gateway: new EgressGateway(chart, 'gw2', { name: 'gw2' }), name: 'c', hosts: ['api.partner.example'] });

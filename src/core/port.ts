@@ -158,6 +158,15 @@ export class EgressPort {
     public readonly targetPort?: number,
   ) {}
 
+  /**
+   * The port the traffic arrives at on the pods behind a Service port (or leaves to, for a ServiceEntry): the target
+   * port, or the port itself when none is set, as in a Kubernetes Service. NetworkPolicies and the proxy's listeners
+   * see this number.
+   */
+  public get podPort(): number {
+    return this.targetPort ?? this.number;
+  }
+
   /** Whether traffic on this port is TLS that Istio routes by SNI (TLS or HTTPS). */
   public get isTls(): boolean {
     return this.protocol === Protocol.TLS || this.protocol === Protocol.HTTPS;

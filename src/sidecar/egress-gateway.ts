@@ -15,6 +15,8 @@ import { fieldError, inField, requirePresent } from '../core/errors';
 import { WorkloadIdentity, WorkloadSelector } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
 import { EgressPort, protocolFromPortName, validateUniquePorts } from '../core/port';
+import { MeshRegistry } from '../core/registry';
+import { libraryLabels, mergeExportTo } from '../core/visibility';
 import { cpuUtilizationMetrics, EgressGatewayAutoscaling, resourceAmounts, validateScaling } from '../core/workload-scaling';
 
 const k8s = plus.k8s;
@@ -285,7 +287,6 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
   /** The labels of the gateway pods that select them. */
   protected abstract readonly podLabels: { [key: string]: string };
 
-  private readonly claims = new Map<number, IConstruct>();
   private readonly clientSubsets = new Map<string, GatewayClientSubset>();
   private mtlsRequired = false;
   private accessLogProvider?: string;
@@ -308,20 +309,13 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
    * The gateway pods on all their ports; no external port (the constructs routing through the gateway know those).
    */
   public toEgressPathConfig(): EgressPathConfig {
-    const podPorts = this.ports.map((p) => p.targetPort ?? p.number);
+    const podPorts = this.ports.map((p) => p.podPort);
     return { namespace: this.namespace, podLabels: this.selectorLabels, podPorts, externalPorts: [] };
   }
 
   public claimPort(number: number, claimant: IConstruct): EgressPort {
     const port = this.findPort(number);
-    const owner = this.claims.get(number);
-    if (owner !== undefined && owner !== claimant) {
-      throw new Error(
-        `port ${number} of egress gateway ${this.namespace}/${this.serviceName} is already configured by "${owner.node.path}"; ` +
-          'give the gateway another port for this construct, or use another gateway',
-      );
-    }
-    this.claims.set(number, claimant);
+    MeshRegistry.of(this).claimProxyPort(claimant, `${this.namespace}/${this.serviceName}`, number);
     return port;
   }
 
@@ -341,7 +335,7 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
     }
     if (this.clientSubsets.size === 0) {
       new DestinationRule(this, 'ClientDestinationRule', {
-        metadata: { name: `${this.serviceName}-clients`, namespace: this.namespace },
+        metadata: { name: `${this.serviceName}-clients`, namespace: this.namespace, labels: libraryLabels(this.serviceName) },
         spec: Lazy.any({ produce: () => this.renderClientRule() }) as any,
       });
     }
@@ -354,15 +348,14 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
     }
     this.mtlsRequired = true;
     new PeerAuthentication(this, 'StrictMutualTls', {
-      metadata: { name: `${this.serviceName}-strict-mtls`, namespace: this.namespace },
+      metadata: { name: `${this.serviceName}-strict-mtls`, namespace: this.namespace, labels: libraryLabels(this.serviceName) },
       spec: { selector: { matchLabels: this.selectorLabels }, mtls: { mode: PeerAuthenticationSpecMtlsMode.STRICT } },
     });
   }
 
   private renderClientRule(): DestinationRuleSpec {
     const subsets = [...this.clientSubsets.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const all = subsets.flatMap((s) => s.exportTo);
-    const exportTo = all.includes('*') ? ['*'] : ['.', ...[...new Set(all.filter((ns) => ns !== '.' && ns !== this.namespace))].sort()];
+    const exportTo = mergeExportTo(subsets.map((s) => s.exportTo), this.namespace);
     return {
       host: this.serviceFqdn,
       exportTo,
@@ -393,7 +386,7 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
     }
     this.accessLogProvider = provider;
     new Telemetry(this, 'AccessLogging', {
-      metadata: { name: `${this.serviceName}-access-log`, namespace: this.namespace },
+      metadata: { name: `${this.serviceName}-access-log`, namespace: this.namespace, labels: libraryLabels(this.serviceName) },
       spec: { selector: { matchLabels: this.selectorLabels }, accessLogging: [{ providers: [{ name: provider }] }] },
     });
   }
@@ -445,6 +438,7 @@ export class EgressGateway extends EgressGatewayBase {
 
   public constructor(scope: Construct, id: string, props: EgressGatewayProps = {}) {
     super(scope, id);
+    MeshRegistry.of(this).register('EgressGateway', this);
     this.mesh = props.mesh ?? MeshSettings.defaults();
     this.namespace = inField(this, 'namespace', () => validateDnsLabel(props.namespace ?? 'istio-egress', 'namespace'));
     this.serviceName = inField(this, 'name', () => validateDnsLabel(props.name ?? 'egress-gateway', 'gateway name'));
@@ -561,7 +555,7 @@ export class EgressGateway extends EgressGatewayBase {
   }
 
   private commonLabels(): { [key: string]: string } {
-    return { ...this.podLabels, 'app.kubernetes.io/name': this.serviceName, 'app.kubernetes.io/component': 'egress-gateway' };
+    return { ...this.podLabels, ...libraryLabels(this.serviceName), 'app.kubernetes.io/name': this.serviceName, 'app.kubernetes.io/component': 'egress-gateway' };
   }
 
   private spreadConstraints() {
@@ -583,6 +577,7 @@ class ImportedEgressGateway extends EgressGatewayBase {
 
   public constructor(scope: Construct, id: string, attrs: EgressGatewayAttributes) {
     super(scope, id);
+    MeshRegistry.of(this).register('EgressGateway', this);
     this.mesh = attrs.mesh ?? MeshSettings.defaults();
     this.namespace = inField(this, 'namespace', () => validateDnsLabel(attrs.namespace, 'namespace'));
     this.serviceName = inField(this, 'serviceName', () => validateDnsLabel(attrs.serviceName, 'service name'));

@@ -1,5 +1,5 @@
 import { Chart, Lazy } from 'cdk8s';
-import { Construct, IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import { EgressGateway, IEgressGateway } from './egress-gateway';
 import * as net from '../../imports/networking.istio.io';
 import * as sec from '../../imports/security.istio.io';
@@ -9,10 +9,11 @@ import { fieldError, inField, requirePresent } from '../core/errors';
 import { ExternalHost, HostSet } from '../core/host';
 import { authorizationSources, WorkloadIdentity } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
-import { claimMeshHost } from '../core/mesh-hosts';
 import { dnsLabelName, hostToDnsLabel } from '../core/names';
 import { OriginationTls } from '../core/origination-tls';
 import { EgressPort, Protocol, validatePortNumber } from '../core/port';
+import { EgressMode, MeshRegistry } from '../core/registry';
+import { exportToFor, identityRulesKey, libraryLabels } from '../core/visibility';
 
 const PortTlsMode = net.DestinationRuleSpecTrafficPolicyPortLevelSettingsTlsMode;
 
@@ -200,7 +201,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
 
   public constructor(scope: Construct, id: string, props: TlsOriginationEgressProps = {}) {
     super(scope, id);
-    registerOrigination(this);
+    MeshRegistry.of(this).register('TlsOriginationEgress', this);
     this.name = inField(this, 'name', () => validateDnsLabel(props.name ?? 'tls-origination', 'name'));
     this.httpPort = inField(this, 'httpPort', () => EgressPort.http(props.httpPort ?? 80));
     this.tlsPort = inField(this, 'tlsPort', () => EgressPort.https(props.tlsPort ?? 443));
@@ -215,7 +216,6 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
     this.gateway = props.gateway ?? new EgressGateway(this, 'Gateway', { mesh: props.mesh, ports: [EgressPort.http(80)] });
     this.mesh = props.mesh ?? this.gateway.mesh;
     this.namespace = this.gateway.namespace;
-    this.checkNameIsFree();
     this.gatewayPort = this.claimGatewayPort(props.gatewayPort);
 
     this.defaultTls = props.tls ?? OriginationTls.simple();
@@ -273,7 +273,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
         rules: [
           {
             from: authorizationSources(this.identities, this.mesh),
-            to: [{ operation: { ports: [String(this.gatewayPort.targetPort ?? this.gatewayPort.number)] } }],
+            to: [{ operation: { ports: [String(this.gatewayPort.podPort)] } }],
           },
         ],
       },
@@ -302,7 +302,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
     return {
       namespace: this.namespace,
       podLabels: this.gateway.selectorLabels,
-      podPorts: [this.gatewayPort.targetPort ?? this.gatewayPort.number],
+      podPorts: [this.gatewayPort.podPort],
       externalPorts: [this.tlsPort.number],
     };
   }
@@ -334,14 +334,15 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       if (this.entries.has(h.name)) {
         throw new Error(`host "${h.name}" is already originated by this construct; add each host once`);
       }
-      const other = this.otherOriginations().find((o) => o.entries.has(h.name));
-      if (other) {
-        throw new Error(
-          `host "${h.name}" is already originated by "${other.node.path}"; a host can have one TLS origination (two would conflict in the ` +
-            'mesh VirtualService and the gateway server), so add it to one of them only',
-        );
-      }
-      claimMeshHost(this, h.name);
+      MeshRegistry.of(this).claimHost(this, {
+        host: h,
+        mode: EgressMode.SIDECAR,
+        ports: [{ number: this.httpPort.number, protocol: Protocol.HTTP }],
+        namespace: this.namespace,
+        exportTo: this.exportTo,
+        rules: identityRulesKey(this.identities, this.mesh),
+        via: `TLS origination "${this.name}" at gateway ${this.namespace}/${this.gateway.serviceName}`,
+      });
       return h;
     });
     const hostTls = tls ?? this.defaultTls;
@@ -409,7 +410,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
     return {
       name,
       namespace: this.namespace,
-      labels: { 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress', 'app.kubernetes.io/part-of': this.name },
+      labels: libraryLabels(this.name),
     };
   }
 
@@ -449,15 +450,6 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
         `gateway port ${port} is not HTTP: sidecars send plain HTTP inside Istio mTLS to the gateway, so it needs an HTTP port (e.g. EgressPort.http(${number}))`,
       );
     }
-    const other = this.otherOriginations().find((o) => sameGateway(o.gateway, this.gateway) && o.gatewayPort?.number === number);
-    if (other) {
-      fieldError(
-        this,
-        'gatewayPort',
-        `port ${number} of ${gw} already receives the TLS origination "${other.node.path}"; add these hosts to it with addHost(), ` +
-          'or give the gateway another HTTP port and set gatewayPort',
-      );
-    }
     return inField(this, 'gatewayPort', () => this.gateway.claimPort(number, this));
   }
 
@@ -482,32 +474,10 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
 
   /** Export the mesh-facing resources only to the namespaces of the allowed identities (plus the gateway's). */
   private computeExportTo(): string[] {
-    if (this.identities.some((i) => i.isAnyInMesh)) {
-      return ['*'];
-    }
-    const namespaces = [...new Set(this.identities.map((i) => i.namespace!))].filter((ns) => ns !== this.namespace).sort();
-    return ['.', ...namespaces];
+    return exportToFor(this.identities, this.namespace);
   }
 
-  /** The other TLS originations of the construct tree, in tree order (pre-order, as `findAll()` lists them). */
-  private otherOriginations(): TlsOriginationEgress[] {
-    return (originationsByRoot.get(this.node.root) ?? []).filter((o) => o !== this && isInTree(o));
-  }
-
-  private checkNameIsFree(): void {
-    const other = this.otherOriginations().find(
-      (o) => o.namespace === this.namespace && (o.name === this.name || [...o.entries.values()].some((e) => e.resourceName === this.name)),
-    );
-    if (other) {
-      fieldError(
-        this,
-        'name',
-        `"${this.name}" is already a resource name of the TLS origination "${other.node.path}" in namespace "${this.namespace}"; give each TLS origination its own name`,
-      );
-    }
-  }
-
-  /** Checks that the per-host resource name is not used by another host here or by a TLS origination of the namespace. */
+  /** Checks that the per-host resource name is not used by another host here (the registry checks other constructs' objects). */
   private checkResourceName(host: string, resourceName: string): void {
     for (const e of this.entries.values()) {
       if (e.resourceName === resourceName) {
@@ -516,76 +486,9 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
         );
       }
     }
-    for (const o of this.otherOriginations()) {
-      if (o.namespace !== this.namespace) {
-        continue;
-      }
-      const clash = o.name === resourceName ? o.name : [...o.entries.values()].find((e) => e.resourceName === resourceName)?.resourceName;
-      if (clash !== undefined) {
-        throw new Error(
-          `host "${host}" would get the resource name "${resourceName}", already used by the TLS origination "${o.node.path}"; give this construct another name`,
-        );
-      }
-    }
   }
-}
-
-/**
- * Every TlsOriginationEgress of a construct tree, by root, in tree order (pre-order, as `findAll()` lists them), so
- * the checks against the other originations do not walk the whole tree for every host, and name the same one as a
- * walk would when several clash.
- */
-const originationsByRoot = new WeakMap<IConstruct, TlsOriginationEgress[]>();
-
-/**
- * Adds an origination to its tree's list at its place in tree order, first thing in its constructor: as with a walk
- * of the tree, one whose constructor failed later stays in the list.
- */
-function registerOrigination(origination: TlsOriginationEgress): void {
-  const root = origination.node.root;
-  // Constructs never move and children keep their relative order, so the list stays sorted; detached ones are dropped.
-  const list = (originationsByRoot.get(root) ?? []).filter(isInTree);
-  let i = list.length;
-  while (i > 0 && comparePreOrder(list[i - 1], origination) > 0) {
-    i--;
-  }
-  list.splice(i, 0, origination);
-  originationsByRoot.set(root, list);
-}
-
-/** The order of two distinct constructs of one tree in a pre-order walk (`findAll()`): negative if `a` comes first. */
-function comparePreOrder(a: IConstruct, b: IConstruct): number {
-  const pathA = a.node.scopes;
-  const pathB = b.node.scopes;
-  let i = 0;
-  while (i < pathA.length && i < pathB.length && pathA[i] === pathB[i]) {
-    i++;
-  }
-  if (i === pathA.length || i === pathB.length) {
-    return pathA.length - pathB.length; // an ancestor comes before its descendants
-  }
-  const siblings = pathA[i - 1].node.children;
-  return siblings.indexOf(pathA[i]) - siblings.indexOf(pathB[i]);
-}
-
-/** Whether a construct is still reachable from its root (`node.tryRemoveChild` detaches it, and `findAll()` skips it). */
-function isInTree(c: IConstruct): boolean {
-  let node = c;
-  let parent = node.node.scope;
-  while (parent !== undefined) {
-    if (parent.node.tryFindChild(node.node.id) !== node) {
-      return false;
-    }
-    node = parent;
-    parent = node.node.scope;
-  }
-  return true;
 }
 
 function isHttpFamily(port: EgressPort): boolean {
   return port.protocol === Protocol.HTTP || port.protocol === Protocol.HTTP2;
-}
-
-function sameGateway(a: IEgressGateway, b: IEgressGateway): boolean {
-  return a === b || (a.namespace === b.namespace && a.serviceName === b.serviceName);
 }

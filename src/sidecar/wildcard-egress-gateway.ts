@@ -9,8 +9,9 @@ import { fieldError, inField, requirePresent } from '../core/errors';
 import { ExternalHost, HostSet } from '../core/host';
 import { authorizationSources, WorkloadIdentity } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
-import { claimMeshHost } from '../core/mesh-hosts';
-import { EgressPort, validatePortNumber } from '../core/port';
+import { EgressPort, Protocol, validatePortNumber } from '../core/port';
+import { EgressMode, MeshRegistry } from '../core/registry';
+import { exportToFor, identityRulesKey, libraryLabels } from '../core/visibility';
 
 /**
  * Which IP families the SNI forwarder's DNS cache resolves (Envoy `dns_lookup_family`).
@@ -224,6 +225,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
 
   public constructor(scope: Construct, id: string, props: WildcardEgressGatewayProps = {}) {
     super(scope, id);
+    MeshRegistry.of(this).register('WildcardEgressGateway', this);
     this.name = inField(this, 'name', () => validateDnsLabel(props.name ?? 'wildcard-egress', 'name'));
     this.ports = this.validatePorts(props.ports ?? [443]);
     this.gateway =
@@ -267,8 +269,8 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
       this.gateway.enableAccessLogging();
     }
 
-    const metadata = (name: string) => ({ name, namespace: this.namespace, labels: { 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress', 'app.kubernetes.io/part-of': this.name } });
-    const exportTo = this.exportTo();
+    const metadata = (name: string) => ({ name, namespace: this.namespace, labels: libraryLabels(this.name) });
+    const exportTo = this.meshExportTo;
     const gatewayHost = this.gateway.serviceFqdn;
 
     new net.Gateway(this, 'Gateway', {
@@ -339,7 +341,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
         rules: [
           {
             from: authorizationSources(this.identities, this.mesh),
-            to: [{ operation: { ports: this.gatewayPorts.map((p) => String(p.targetPort ?? p.number)) } }],
+            to: [{ operation: { ports: this.gatewayPorts.map((p) => String(p.podPort)) } }],
             // Only connections to this construct's server (the SNI its client subset presents): a server another
             // Gateway binds to the same pods is not allowed by this policy.
             when: [{ key: 'connection.sni', values: [gatewayHost] }],
@@ -377,7 +379,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     return {
       namespace: this.namespace,
       podLabels: this.gateway.selectorLabels,
-      podPorts: this.gatewayPorts.map((p) => p.targetPort ?? p.number),
+      podPorts: this.gatewayPorts.map((p) => p.podPort),
       externalPorts: [...this.ports],
     };
   }
@@ -401,7 +403,15 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
         );
       }
       const parsed = ExternalHost.of(host);
-      claimMeshHost(this, parsed.name);
+      MeshRegistry.of(this).claimHost(this, {
+        host: parsed,
+        mode: EgressMode.SIDECAR,
+        ports: this.ports.map((number) => ({ number, protocol: Protocol.TLS })),
+        namespace: this.namespace,
+        exportTo: this.meshExportTo,
+        rules: identityRulesKey(this.identities, this.mesh),
+        via: `SNI forwarder "${this.name}" at gateway ${this.namespace}/${this.gateway.serviceName}`,
+      });
       this.hostSet.add(parsed);
     });
   }
@@ -441,13 +451,9 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     };
   }
 
-  /** Export the mesh-facing resources only to the namespaces of the allowed identities (plus the gateway's). */
-  private exportTo(): string[] {
-    if (this.identities.some((i) => i.isAnyInMesh)) {
-      return ['*'];
-    }
-    const namespaces = [...new Set(this.identities.map((i) => i.namespace!))].filter((ns) => ns !== this.namespace).sort();
-    return ['.', ...namespaces];
+  /** The mesh-facing resources are exported only to the namespaces of the allowed identities (plus the gateway's). */
+  private get meshExportTo(): string[] {
+    return exportToFor(this.identities, this.namespace);
   }
 
   private envoyName(suffix: string): string {
@@ -567,7 +573,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
           // Point the gateway listener's tcp_proxy (after Istio mTLS termination) at the SNI forwarder. Scoped to
           // this gateway's listener port only.
           applyTo: net.EnvoyFilterSpecConfigPatchesApplyTo.NETWORK_UNDERSCORE_FILTER,
-          match: match({ listener: { portNumber: gatewayPort.targetPort ?? gatewayPort.number, filterChain: { filter: { name: TCP_PROXY } } } }),
+          match: match({ listener: { portNumber: gatewayPort.podPort, filterChain: { filter: { name: TCP_PROXY } } } }),
           patch: {
             operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.MERGE,
             value: {

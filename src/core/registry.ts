@@ -1,0 +1,352 @@
+/**
+ * One model of the mesh per cdk8s App: every construct of this library registers what it puts into the mesh here,
+ * and conflicts between constructs (of any type, in either mode) are refused at synth time, each error naming both
+ * constructs and the fix.
+ *
+ * What it knows:
+ * - every generated object (API group, kind, namespace, name): two objects with the same key would silently replace
+ *   each other at `kubectl apply` time (checked at validation, over every ApiObject of the app, so objects added
+ *   through escape hatches and by user code count too);
+ * - every external host routed from sidecars or bound to a waypoint, with its ports and protocols, the namespaces
+ *   that see it and who may use it (checked as each host is claimed);
+ * - the constructs of the app by kind, so a construct can find its peers (e.g. the TLS originations) without a
+ *   module-level registry of its own.
+ *
+ * @internal
+ */
+import { ApiObject, Chart } from 'cdk8s';
+import { Construct, IConstruct } from 'constructs';
+import { ExternalHost, properSuffixes } from './host';
+import { Protocol } from './port';
+
+/** The construct id of the registry under the app's root. Not a generated name: it is never synthesized. */
+const REGISTRY_ID = 'cdk8s-istio-egress.MeshRegistry';
+
+/** How a host is reached. */
+export enum EgressMode {
+  /** From sidecars, through an egress gateway (mesh VirtualService + ServiceEntry). */
+  SIDECAR = 'sidecar',
+  /** From ambient pods, through a waypoint bound to a ServiceEntry. */
+  AMBIENT = 'ambient',
+}
+
+/** A port of a claimed host. */
+export interface ClaimedPort {
+  /** The port clients connect to. */
+  readonly number: number;
+  /** Its protocol as Istio sees it. */
+  readonly protocol: Protocol;
+}
+
+/** What a construct claims for one external host. */
+export interface HostClaim {
+  /** The host. */
+  readonly host: ExternalHost;
+  /** How it is reached. */
+  readonly mode: EgressMode;
+  /** The ports clients connect to, with their protocol. */
+  readonly ports: ReadonlyArray<ClaimedPort>;
+  /**
+   * The namespace of the objects that route the host (their `exportTo: ["."]` means this one).
+   */
+  readonly namespace: string;
+  /**
+   * The `exportTo` of those objects (`*` every namespace, `.` their own). Ignored in ambient mode: ztunnel and the
+   * waypoint ignore `exportTo` (istio/istio#55163), so an ambient host is seen by every namespace.
+   */
+  readonly exportTo: ReadonlyArray<string>;
+  /**
+   * A canonical text of who may use the host and how (principals, namespaces, L7 conditions). Two claims of
+   * overlapping hosts are compatible only when their rules are equal.
+   */
+  readonly rules: string;
+  /**
+   * For a construct whose rules grow after the host is claimed (a waypoint host gets its rules with `allow`): returns
+   * the final rules at synth time, when the comparison is made again. Undefined when `rules` is final.
+   */
+  readonly finalRules?: () => string;
+  /** What routes it, for messages: e.g. `gateway istio-egress/egress-gateway`. */
+  readonly via: string;
+}
+
+interface Claim extends HostClaim {
+  readonly claimant: IConstruct;
+}
+
+/**
+ * The registry of one cdk8s App (the root of the construct tree). Get it with `MeshRegistry.of(scope)`.
+ *
+ * @internal
+ */
+export class MeshRegistry extends Construct {
+  /** The registry of the app `scope` belongs to; created on first use. */
+  public static of(scope: IConstruct): MeshRegistry {
+    const root = scope.node.root;
+    const existing = root.node.tryFindChild(REGISTRY_ID);
+    if (existing instanceof MeshRegistry) {
+      return existing;
+    }
+    return new MeshRegistry(root as Construct);
+  }
+
+  private readonly byName = new Map<string, Claim[]>();
+  /** Claims of wildcard hosts by their domain (`*.a.com` under `a.com`). */
+  private readonly wildcardsByDomain = new Map<string, Claim[]>();
+  /** Claims by every proper suffix of their domain (`b.a.com` under `a.com` and `com`). */
+  private readonly bySuffix = new Map<string, Claim[]>();
+  private readonly anyHost: Claim[] = [];
+  private readonly members = new Map<string, IConstruct[]>();
+  private readonly gatewayPorts = new Map<string, IConstruct>();
+  /** Overlapping claims whose rules were not final when claimed: compared again at synth. */
+  private readonly deferred: Array<[Claim, Claim]> = [];
+
+  private constructor(root: Construct) {
+    super(root, REGISTRY_ID);
+    this.node.addValidation({ validate: () => [...this.deferredConflicts(), ...this.objectClashes()] });
+  }
+
+  /**
+   * Records a construct of the app under a kind (e.g. `TlsOriginationEgress`), in creation order.
+   */
+  public register(kind: string, member: IConstruct): void {
+    const list = this.members.get(kind) ?? [];
+    list.push(member);
+    this.members.set(kind, list);
+  }
+
+  /** The constructs of a kind still in the tree (`tryRemoveChild` detaches one), in creation order. */
+  public membersOf<T extends IConstruct>(kind: string): T[] {
+    return ((this.members.get(kind) ?? []) as T[]).filter(isInTree);
+  }
+
+  /**
+   * Records that `claimant` configures a port of a proxy workload (one Gateway server per port and construct), whichever
+   * object stands for the workload (a gateway defined here, or the same one imported twice with `fromAttributes`).
+   *
+   * @param workload `namespace/name` of the proxy workload's Service
+   * @throws if another construct of the app configures that port
+   */
+  public claimProxyPort(claimant: IConstruct, workload: string, port: number): void {
+    const key = `${workload}:${port}`;
+    const owner = this.gatewayPorts.get(key);
+    if (owner !== undefined && owner !== claimant && isInTree(owner)) {
+      throw new Error(
+        `port ${port} of egress gateway ${workload} is already configured by "${owner.node.path}"; ` +
+          'give the gateway another port for this construct, or use another gateway',
+      );
+    }
+    this.gatewayPorts.set(key, claimant);
+  }
+
+  /**
+   * Records that `claimant` routes a host.
+   *
+   * @throws if another construct of the app claims an overlapping host (the same name, or one covering the other)
+   *   that a common namespace sees on a common port, unless both claims are sidecar claims with equal rules and
+   *   visibility on distinct names; the message names both constructs and the fix
+   */
+  public claimHost(claimant: IConstruct, claim: HostClaim): void {
+    const c: Claim = { ...claim, claimant };
+    for (const other of this.overlapping(claim.host)) {
+      if (other.claimant === claimant || !isInTree(other.claimant)) {
+        continue;
+      }
+      const problem = conflict(c, other);
+      if (problem !== undefined) {
+        throw new Error(problem);
+      }
+      if (c.finalRules !== undefined || other.finalRules !== undefined) {
+        this.deferred.push([c, other]);
+      }
+    }
+    push(this.byName, claim.host.name, c);
+    if (claim.host.isAnyHost) {
+      this.anyHost.push(c);
+    } else {
+      if (claim.host.isWildcard) {
+        push(this.wildcardsByDomain, claim.host.domain, c);
+      }
+      for (const s of properSuffixes(claim.host.domain)) {
+        push(this.bySuffix, s, c);
+      }
+    }
+  }
+
+  /** Every claim whose host overlaps `host` (same name, covers it, or is covered by it). */
+  private overlapping(host: ExternalHost): Claim[] {
+    if (host.isAnyHost) {
+      return [...this.byName.values()].flat();
+    }
+    const found = new Set<Claim>([...(this.byName.get(host.name) ?? []), ...this.anyHost]);
+    // wildcards covering the host: *.d with d a proper suffix of the host's domain
+    for (const d of properSuffixes(host.domain)) {
+      for (const c of this.wildcardsByDomain.get(d) ?? []) {
+        found.add(c);
+      }
+    }
+    if (host.isWildcard) {
+      // a wildcard *.d also covers the other wildcard *.d (same name, above) and every name under d
+      for (const c of this.bySuffix.get(host.domain) ?? []) {
+        found.add(c);
+      }
+    }
+    return [...found];
+  }
+
+  /** The conflicts of overlapping claims whose rules were completed after they were claimed. */
+  private deferredConflicts(): string[] {
+    const problems: string[] = [];
+    for (const [a, b] of this.deferred) {
+      if (!isInTree(a.claimant) || !isInTree(b.claimant)) {
+        continue;
+      }
+      const problem = conflict(withFinalRules(a), withFinalRules(b));
+      if (problem !== undefined) {
+        problems.push(`${a.claimant.node.path}: ${problem}`);
+      }
+    }
+    return problems;
+  }
+
+  /** Every pair of ApiObjects of the app with the same API group, kind, namespace and name. */
+  private objectClashes(): string[] {
+    const seen = new Map<string, ApiObject>();
+    const problems: string[] = [];
+    for (const c of this.node.root.node.findAll()) {
+      if (!(c instanceof ApiObject)) {
+        continue;
+      }
+      const group = c.apiVersion.includes('/') ? c.apiVersion.split('/')[0] : '';
+      const namespace = c.metadata.namespace ?? '';
+      const key = `${group}|${c.kind}|${namespace}|${c.name}`;
+      const first = seen.get(key);
+      if (first === undefined) {
+        seen.set(key, c);
+        continue;
+      }
+      const what = `${c.kind} "${namespace === '' ? '' : `${namespace}/`}${c.name}"`;
+      problems.push(
+        `${what} is generated by both "${ownerPath(first)}" and "${ownerPath(c)}"; one would replace the other at apply time. ` +
+          'Give one of them another name (or namespace), or let one construct own the object',
+      );
+    }
+    return problems;
+  }
+}
+
+/** The path of the construct that made an ApiObject (its parent, or the object itself when made directly in a chart). */
+function ownerPath(o: ApiObject): string {
+  const scope = o.node.scope;
+  return scope !== undefined && !Chart.isChart(scope) && scope.node.scope !== undefined ? scope.node.path : o.node.path;
+}
+
+function withFinalRules(c: Claim): Claim {
+  return c.finalRules === undefined ? c : { ...c, rules: c.finalRules(), finalRules: undefined };
+}
+
+/**
+ * Why two claims of overlapping hosts cannot both stand, or undefined. Rules not yet final (`finalRules`) are
+ * compared at synth, when they are.
+ */
+function conflict(a: Claim, b: Claim): string | undefined {
+  // Two objects for the same host clash wherever both are visible, their own namespace included (IST0109 counts it).
+  // For overlapping names only client namespaces count: the proxy's own namespace (`.`) holds no clients.
+  const sameName = a.host.name === b.host.name;
+  const shared = sharedNamespace(a, b, sameName);
+  if (shared === undefined) {
+    return undefined;
+  }
+  const other = `"${b.claimant.node.path}" (${b.via})`;
+  const seenBy = shared === '*' ? 'every namespace' : `namespace "${shared}"`;
+  if (sameName) {
+    if (a.mode === EgressMode.SIDECAR && b.mode === EgressMode.SIDECAR) {
+      return (
+        `host "${a.host.name}" is already routed from sidecars by ${other}; Istio keeps only one mesh VirtualService per host ` +
+        '(IST0109) and would drop one of the routes. Route it through one construct only'
+      );
+    }
+    return (
+      `host "${a.host.name}" is already claimed by ${other}, and ${seenBy} would see both; Istio would use one ServiceEntry ` +
+      'and silently ignore the other. Declare the host in one construct only'
+    );
+  }
+  const ports = new Map(b.ports.map((p) => [p.number, p.protocol]));
+  const common = a.ports.filter((p) => ports.has(p.number));
+  if (common.length === 0) {
+    return undefined;
+  }
+  const [wide, narrow] = a.host.covers(b.host) ? [a.host.name, b.host.name] : [b.host.name, a.host.name];
+  const clash = common.find((p) => ports.get(p.number) !== p.protocol);
+  if (clash !== undefined) {
+    return (
+      `host "${a.host.name}" port ${clash.number} is ${clash.protocol}, but ${other} claims the overlapping host "${b.host.name}" on ` +
+      `that port as ${ports.get(clash.number)}; ${seenBy} would get conflicting listeners. Use one protocol per port`
+    );
+  }
+  const rulesDiffer = a.finalRules === undefined && b.finalRules === undefined && a.rules !== b.rules;
+  if (a.mode !== b.mode || rulesDiffer || !sameVisibility(a, b)) {
+    return (
+      `host "${a.host.name}" overlaps "${b.host.name}" of ${other} on port ${common[0].number}, seen by ${seenBy}, with other rules or ` +
+      `visibility: traffic for "${narrow}" could pass under the rules of "${wide}". Route both through one construct, give them ` +
+      `the same rules and visibility, or drop "${narrow}" (the wildcard already covers it)`
+    );
+  }
+  return undefined;
+}
+
+/** A namespace both claims are visible to (`*` when both are visible everywhere), or undefined. */
+function sharedNamespace(a: HostClaim, b: HostClaim, withOwn: boolean): string | undefined {
+  const va = visibility(a, withOwn);
+  const vb = visibility(b, withOwn);
+  if (va === '*' && vb === '*') {
+    return '*';
+  }
+  if (va === '*') {
+    return [...(vb as Set<string>)].sort()[0];
+  }
+  if (vb === '*') {
+    return [...va].sort()[0];
+  }
+  return [...va].filter((ns) => vb.has(ns)).sort()[0];
+}
+
+function sameVisibility(a: HostClaim, b: HostClaim): boolean {
+  const va = visibility(a, false);
+  const vb = visibility(b, false);
+  if (va === '*' || vb === '*') {
+    return va === vb;
+  }
+  return va.size === vb.size && [...va].every((ns) => vb.has(ns));
+}
+
+/** The namespaces that see a claim, or `*` for all; its own namespace only with `withOwn`. */
+function visibility(c: HostClaim, withOwn: boolean): Set<string> | '*' {
+  if (c.mode === EgressMode.AMBIENT || c.exportTo.length === 0 || c.exportTo.includes('*')) {
+    return '*';
+  }
+  const namespaces = c.exportTo.map((ns) => (ns === '.' ? c.namespace : ns));
+  return new Set(withOwn ? namespaces : namespaces.filter((ns) => ns !== c.namespace));
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) {
+    map.set(key, [value]);
+  } else {
+    list.push(value);
+  }
+}
+
+/** Whether a construct is still reachable from its root (`node.tryRemoveChild` detaches it, and `findAll()` skips it). */
+export function isInTree(c: IConstruct): boolean {
+  let node = c;
+  let parent = node.node.scope;
+  while (parent !== undefined) {
+    if (parent.node.tryFindChild(node.node.id) !== node) {
+      return false;
+    }
+    node = parent;
+    parent = node.node.scope;
+  }
+  return true;
+}
