@@ -91,3 +91,36 @@ describe('docs/*.md', () => {
     expect(errors).toEqual([]);
   });
 });
+
+/** GitHub's anchor of a Markdown heading. */
+function anchor(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-');
+}
+
+describe('links', () => {
+  const files = ['README.md', 'CONTRIBUTING.md', ...fs.readdirSync(path.join(repo, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+
+  test.each(files)('every relative link of %s points to an existing file and heading', (file) => {
+    const text = read(file).replace(/^```[\s\S]*?^```/gm, '');
+    const broken: string[] = [];
+    for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = m[1];
+      if (/^[a-z]+:/.test(target)) {
+        continue;
+      }
+      const [rel, hash] = target.split('#');
+      const resolved = rel ? path.join(path.dirname(path.join(repo, file)), rel) : path.join(repo, file);
+      if (!fs.existsSync(resolved)) {
+        broken.push(`${target}: no such file`);
+        continue;
+      }
+      if (hash && resolved.endsWith('.md')) {
+        const headings = fs.readFileSync(resolved, 'utf-8').replace(/^```[\s\S]*?^```/gm, '').match(/^#+ .*$/gm) ?? [];
+        if (!headings.map((h) => anchor(h.replace(/^#+ /, ''))).includes(hash)) {
+          broken.push(`${target}: no heading #${hash}`);
+        }
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+});
