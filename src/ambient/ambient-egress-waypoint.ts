@@ -1,14 +1,14 @@
 import { ApiObject, Yaml } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { EgressWaypointAttributes, EgressWaypointBase, IEgressWaypoint, ImportedEgressWaypoint, validateRouteNamespaces, validateWaypointIdentity } from './egress-waypoint';
+import { DATAPLANE_MODE, NAMESPACE_NAME_LABEL, WAYPOINT_FOR } from './waypoint-labels';
 import { Gateway as KubeGateway, GatewaySpecListenersAllowedRoutesNamespacesFrom } from '../../imports/gateway.networking.k8s.io';
 import { WorkloadIdentity } from '../core/identity';
 import { IstioVersion } from '../core/istio-version';
 import { MeshSettings } from '../core/mesh';
 import { dnsLabelName } from '../core/names';
 import { cpuUtilizationMetrics, EgressGatewayAutoscaling, resourceAmounts, validateScaling, WorkloadScaling } from '../core/workload-scaling';
-import { EgressWaypointAttributes, EgressWaypointBase, IEgressWaypoint, ImportedEgressWaypoint, validateRouteNamespaces, validateWaypointIdentity } from './egress-waypoint';
-import { DATAPLANE_MODE, NAMESPACE_NAME_LABEL, WAYPOINT_FOR } from './waypoint-labels';
 
 const k8s = plus.k8s;
 

@@ -1,4 +1,7 @@
 import { Construct, IConstruct } from 'constructs';
+import { EgressWaypointHost, EgressWaypointHostOptions, hostResourceName } from './waypoint-host';
+import { GATEWAY_NAME_LABEL } from './waypoint-labels';
+import { WaypointAllowProps } from './waypoint-rules';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, HBONE_PORT, IEgressPath } from '../core/egress-path';
 import { fieldError, inField, requirePresent } from '../core/errors';
@@ -7,9 +10,6 @@ import { WorkloadIdentity } from '../core/identity';
 import { IstioVersion } from '../core/istio-version';
 import { MeshSettings } from '../core/mesh';
 import { rejectReservedNamespace } from '../core/namespaces';
-import { GATEWAY_NAME_LABEL } from './waypoint-labels';
-import { EgressWaypointHost, EgressWaypointHostOptions, hostResourceName } from './waypoint-host';
-import { WaypointAllowProps } from './waypoint-rules';
 
 /**
  * An ambient-mode egress waypoint: the Envoy proxy that traffic to registered external hosts passes through, where
@@ -313,7 +313,12 @@ export abstract class EgressWaypointBase extends Construct implements IEgressWay
  *
  * @internal
  */
-export function validateWaypointIdentity(scope: IConstruct, namespace: string, name: string, mesh: MeshSettings): { namespace: string; name: string } {
+export function validateWaypointIdentity(
+  scope: IConstruct,
+  namespace: string,
+  name: string,
+  mesh: MeshSettings,
+): { namespace: string; name: string } {
   const ns = inField(scope, 'namespace', () => validateDnsLabel(namespace, 'namespace'));
   rejectReservedNamespace(scope, 'namespace', ns, mesh, 'An egress waypoint');
   return { namespace: ns, name: inField(scope, 'name', () => validateDnsLabel(name, 'waypoint name')) };

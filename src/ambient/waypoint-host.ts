@@ -1,5 +1,9 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
+import type { EgressWaypointBase } from './egress-waypoint';
+import { USE_WAYPOINT, USE_WAYPOINT_NAMESPACE } from './waypoint-labels';
+import { addAllowRule, WaypointAllowOptions } from './waypoint-rules';
+import { addWaypointTlsOrigination, validateWaypointTls } from './waypoint-tls-origination';
 import { ServiceEntry, ServiceEntrySpecLocation, ServiceEntrySpecResolution } from '../../imports/networking.istio.io';
 import { validateDnsLabel } from '../core/dns';
 import { fieldError, inField, requirePresent } from '../core/errors';
@@ -9,10 +13,6 @@ import { IstioVersion } from '../core/istio-version';
 import { dnsLabelName, hostToDnsLabel } from '../core/names';
 import { OriginationTls } from '../core/origination-tls';
 import { EgressPort, Protocol, validateUniquePorts } from '../core/port';
-import type { EgressWaypointBase } from './egress-waypoint';
-import { USE_WAYPOINT, USE_WAYPOINT_NAMESPACE } from './waypoint-labels';
-import { addAllowRule, WaypointAllowOptions } from './waypoint-rules';
-import { addWaypointTlsOrigination, validateWaypointTls } from './waypoint-tls-origination';
 
 /** Protocols Istio accepts on a DYNAMIC_DNS ServiceEntry in its newest release (validation.go). */
 const DYNAMIC_DNS_PROTOCOLS = [Protocol.HTTP, Protocol.TLS, Protocol.GRPC, Protocol.HTTP2];

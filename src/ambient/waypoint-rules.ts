@@ -1,9 +1,9 @@
 import { ApiObject, Lazy } from 'cdk8s';
+import type { EgressWaypointHost } from './waypoint-host';
 import { AuthorizationPolicy, AuthorizationPolicySpecAction, AuthorizationPolicySpecRules } from '../../imports/security.istio.io';
 import { fieldError, inField, requirePresent } from '../core/errors';
 import { authorizationSources, WorkloadIdentity } from '../core/identity';
 import { dnsLabelName } from '../core/names';
-import type { EgressWaypointHost } from './waypoint-host';
 
 /**
  * What one allow rule of a host permits. The rule becomes one AuthorizationPolicy (`action: ALLOW`) attached to the
@@ -55,7 +55,11 @@ const CONNECTION_SNI = 'connection.sni';
  *
  * @internal
  */
-export function addAllowRule(host: EgressWaypointHost, name: string, options: WaypointAllowOptions): { policy: ApiObject; identities: WorkloadIdentity[] } {
+export function addAllowRule(
+  host: EgressWaypointHost,
+  name: string,
+  options: WaypointAllowOptions,
+): { policy: ApiObject; identities: WorkloadIdentity[] } {
   const field = `allow(${JSON.stringify(name)})`;
   const identities = (options.identities ?? []).map((id, i) => inField(host, `${field}.identities[${i}]`, () => requirePresent(id, 'an identity')));
   const from = inField(host, `${field}.identities`, () => authorizationSources(identities, host.waypoint.mesh));

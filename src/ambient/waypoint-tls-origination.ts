@@ -1,8 +1,8 @@
 import { ApiObject } from 'cdk8s';
+import type { EgressWaypointHost } from './waypoint-host';
 import { DestinationRule, DestinationRuleSpecTrafficPolicyTlsMode } from '../../imports/networking.istio.io';
 import { fieldError, inField } from '../core/errors';
 import { OriginationTls } from '../core/origination-tls';
-import type { EgressWaypointHost } from './waypoint-host';
 
 /**
  * Checks a TLS origination for a host of a waypoint, which reads `credentialName` Secrets from its own namespace.
