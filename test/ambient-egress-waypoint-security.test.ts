@@ -7,11 +7,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ApiObject, Chart, Testing } from 'cdk8s';
+import * as fc from 'fast-check';
 import { parse } from 'yaml';
 import {
   AmbientEgressWaypoint,
   AmbientEgressWaypointProps,
   EgressPort,
+  ExternalHost,
   IEgressPath,
   IEgressWaypoint,
   MeshSettings,
@@ -161,6 +163,71 @@ describe('H2: a wildcard host never admits traffic to a more specific host of th
     existing.addHost('*.example.com', { ports: [EgressPort.http(80)] }).allow('all', { identities: [TEAM_A] });
     existing.addHost('api.example.com', { ports: [EgressPort.http(80)] }).allow('admin', { identities: [ADMIN] });
     expect(policy(synthValid(chart), 'wildcard-example-com-all').spec.rules[0].to).toEqual([{ operation: { notHosts: ['api.example.com'] } }]);
+  });
+});
+
+describe('H1/H2: a model of how Istio evaluates the generated rules at the waypoint', () => {
+  /** Istio's string match for AuthorizationPolicy values (`matcher.StringMatcherWithPrefix`, `HostMatcher`). */
+  const valueMatches = (value: string, name: string) =>
+    value === '*' ? name.length > 0 : value.startsWith('*') ? name.endsWith(value.slice(1)) : value.endsWith('*') ? name.startsWith(value.slice(0, -1)) : name === value;
+  /** Whether an ALLOW rule admits a request for `name` on `port` (HTTP `Host` or TLS SNI) from an identity it names. */
+  const ruleAdmits = (rule: any, name: string, port: number, http: boolean) => {
+    const op = rule.to?.[0]?.operation ?? {};
+    if (op.ports && !op.ports.includes(String(port))) return false;
+    if (op.hosts || op.methods || op.paths || op.notHosts) {
+      if (!http) return false; // Istio drops rules with HTTP conditions from TCP chains
+      if ((op.notHosts ?? []).some((v: string) => valueMatches(v, name))) return false;
+    }
+    for (const w of rule.when ?? []) {
+      expect(w.key).toBe('connection.sni');
+      const sni = http ? '' : name; // plain HTTP carries no server name
+      if (w.values && !w.values.some((v: string) => valueMatches(v, sni))) return false;
+      if ((w.notValues ?? []).some((v: string) => valueMatches(v, sni))) return false;
+    }
+    return true;
+  };
+
+  test('H1/H2: at a wildcard host\'s address, exactly the names under the wildcard that no more specific host of the waypoint covers are admitted (random host mixes)', () => {
+    // labels from a small alphabet so hosts nest often; "d" appears only in requested names, never in hosts
+    const label = fc.constantFrom('a', 'b', 'c');
+    const name = fc.array(label, { minLength: 2, maxLength: 3 }).map((ls) => ls.join('.'));
+    const entry = fc.record({ host: fc.oneof(name, name.map((n) => `*.${n}`)), ports: fc.subarray([80, 443], { minLength: 1 }) });
+    const requested: string[] = [];
+    const grow = (prefix: string[], depth: number) => {
+      if (prefix.length > 0) requested.push(prefix.join('.'));
+      if (depth === 0) return;
+      for (const l of ['a', 'b', 'c', 'd']) grow([l, ...prefix], depth - 1);
+    };
+    grow([], 4);
+    fc.assert(
+      fc.property(fc.uniqueArray(entry, { minLength: 1, maxLength: 8, selector: (e) => e.host }), (entries) => {
+        const { chart, waypoint } = waypointWith({ istiodWildcardTlsEnabled: true });
+        for (const e of entries) {
+          const ports = e.ports.map((n) => (n === 80 ? EgressPort.http(80) : EgressPort.tls(443)));
+          waypoint.addHost(e.host, { ports }).allow('r', { identities: [WorkloadIdentity.anyInMesh()] });
+        }
+        const objects = synthValid(chart);
+        const hosts = entries.map((e) => ExternalHost.of(e.host));
+        for (const [i, wild] of hosts.entries()) {
+          if (!wild.isWildcard) continue;
+          const ap = policies(objects).find((o) => o.spec.targetRefs[0].name === waypoint.hosts[i].serviceEntryName);
+          for (const port of entries[i].ports) {
+            const http = port === 80;
+            for (const n of requested) {
+              // HTTP: the wildcard's route accepts only Hosts under it (buildRouteVHostDomains)
+              const routed = !http || wild.matches(n);
+              const admitted = routed && ap.spec.rules.some((r: any) => ruleAdmits(r, n, port, http));
+              const owner = hosts.find((h) => h !== wild && wild.covers(h) && h.matches(n));
+              const expected = wild.matches(n) && owner === undefined;
+              if (admitted !== expected) {
+                throw new Error(`${wild.name} port ${port}: ${n} admitted=${admitted}, expected ${expected} (hosts ${entries.map((e) => e.host).join(', ')})`);
+              }
+            }
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });
 
