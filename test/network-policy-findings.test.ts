@@ -269,6 +269,24 @@ describe('#11 item 4: escape hatches', () => {
   });
 });
 
+describe('#11 item 6: wrong JavaScript types get a clear error, not a TypeError', () => {
+  test('a single value where a list is expected names the field', () => {
+    const chart = Testing.chart();
+    const wildcard = new WildcardEgressGateway(chart, 'wc', { hosts: ['*.example.com'] });
+    expect(() => new EgressNetworkPolicy(chart, 'a', { namespace: 'shop', egressPaths: wildcard as any })).toThrow(
+      'test/a: egressPaths: a value of type object is not a list; give a list of egress paths',
+    );
+    expect(() => new EgressNetworkPolicy(chart, 'b', { namespace: 'shop', waypoints: waypoint as any })).toThrow('test/b: waypoints: a value of type object is not a list');
+    expect(() => new EgressGatewayNetworkPolicy(chart, 'c', { paths: [wildcard], excludeCidrs: '203.0.113.0/24' as any })).toThrow(
+      'test/c: excludeCidrs: "203.0.113.0/24" is not a list; give a list of CIDRs',
+    );
+    expect(() => new EgressGatewayNetworkPolicy(chart, 'd', { paths: [wildcard], externalPorts: 8443 as any })).toThrow('test/d: externalPorts: 8443 is not a list');
+    expect(() => new EgressGatewayNetworkPolicy(chart, 'e', { paths: [wildcard], internalDestinations: { cidr: '10.0.0.0/8', reason: 'x' } as any })).toThrow(
+      'test/e: internalDestinations: a value of type object is not a list',
+    );
+  });
+});
+
 describe('layers', () => {
   test('src/network-policy imports only src/core, its own files and libraries (never src/sidecar or src/ambient)', () => {
     const dir = path.join(__dirname, '..', 'src', 'network-policy');

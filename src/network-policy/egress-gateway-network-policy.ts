@@ -6,7 +6,7 @@ import { duplicateNameProblems } from './duplicate-names';
 import { EgressNetworkPolicy } from './egress-network-policy';
 import { egressPathTarget } from './egress-path-target';
 import { INTERNAL_DESTINATIONS_ANNOTATION, InternalDestination, resolveInternalDestinations } from './internal-destination';
-import { addIstiodRule, labelText, peerKey, PodPeers, POLICY_LABELS, selectorLabels, sortedUnique } from './peers';
+import { addIstiodRule, labelText, listProp, peerKey, PodPeers, POLICY_LABELS, selectorLabels, sortedUnique } from './peers';
 import { EXCLUDED_IPV4, EXCLUDED_IPV6 } from './reserved-ranges';
 import { Cidr, parseIpBlock } from '../core/cidr';
 import { validateDnsLabel } from '../core/dns';
@@ -196,7 +196,9 @@ export class EgressGatewayNetworkPolicy extends Construct {
     this.namespace = first.namespace;
     this.selector = WorkloadSelector.fromLabels(first.podLabels);
     this.podPorts = sortedUnique(configs.flatMap((c) => c.podPorts));
-    const extra = (props.externalPorts ?? []).map((p, i) => inField(this, `externalPorts[${i}]`, () => validatePortNumber(p, 'external port')));
+    const extra = inField(this, 'externalPorts', () => listProp(props.externalPorts, 'port numbers')).map((p, i) =>
+      inField(this, `externalPorts[${i}]`, () => validatePortNumber(p, 'external port')),
+    );
     this.externalPorts = sortedUnique([...configs.flatMap((c) => c.externalPorts), ...extra]);
     if (this.externalPorts.length === 0) {
       fieldError(
@@ -208,9 +210,10 @@ export class EgressGatewayNetworkPolicy extends Construct {
     }
 
     const ipv6 = props.ipv6 ?? false;
-    const excluded = this.excludedRanges(props.excludeCidrs ?? [], ipv6);
+    const excluded = this.excludedRanges(inField(this, 'excludeCidrs', () => listProp(props.excludeCidrs, 'CIDRs')), ipv6);
     this.excludedCidrs = excluded.map(String);
-    const internal = resolveInternalDestinations(this, props.internalDestinations ?? [], excluded, ipv6);
+    const destinations = inField(this, 'internalDestinations', () => listProp(props.internalDestinations, 'internal destinations'));
+    const internal = resolveInternalDestinations(this, destinations, excluded, ipv6);
     const dns = resolveDns(this, props.dns);
 
     const annotations: { [key: string]: string } = dnsAnnotations(dns);

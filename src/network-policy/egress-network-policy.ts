@@ -5,7 +5,7 @@ import { DataplaneMode } from './dataplane-mode';
 import { addDnsRules, dnsAnnotations, DnsResolver, resolveDns } from './dns-resolver';
 import { duplicateNameProblems } from './duplicate-names';
 import { egressPathTarget } from './egress-path-target';
-import { addIstiodRule, labelText, peerKey, PodPeers, POLICY_LABELS, selectorLabels } from './peers';
+import { addIstiodRule, labelText, listProp, peerKey, PodPeers, POLICY_LABELS, selectorLabels } from './peers';
 import { validateDnsLabel } from '../core/dns';
 import { HBONE_PORT, IEgressPath } from '../core/egress-path';
 import { fieldError, inField } from '../core/errors';
@@ -183,8 +183,10 @@ export class EgressNetworkPolicy extends Construct {
     if (this.dataplane === DataplaneMode.SIDECAR) {
       addIstiodRule(this.peers, this.networkPolicy, this.mesh);
     }
-    (props.egressPaths ?? []).forEach((path, i) => this.addPath(path, `egressPaths[${i}]`));
-    (props.waypoints ?? []).forEach((waypoint, i) => this.addWaypoint(waypoint, `waypoints[${i}]`));
+    const paths = inField(this, 'egressPaths', () => listProp(props.egressPaths, 'egress paths'));
+    const waypoints = inField(this, 'waypoints', () => listProp(props.waypoints, 'waypoints (IEgressPath)'));
+    paths.forEach((path, i) => this.addPath(path, `egressPaths[${i}]`));
+    waypoints.forEach((waypoint, i) => this.addWaypoint(waypoint, `waypoints[${i}]`));
     this.node.addValidation({ validate: () => duplicateNameProblems(this, ApiObject.of(this.networkPolicy), this.namespace, this.name) });
   }
 

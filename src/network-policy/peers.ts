@@ -86,3 +86,18 @@ export function labelText(labels: { [key: string]: string }): string {
 export function sortedUnique(values: number[]): number[] {
   return [...new Set(values)].sort((a, b) => a - b);
 }
+
+/**
+ * `value` as a list, or `[]` when undefined; anything else (a single value from JavaScript, say) is refused with the
+ * field and the fix, rather than failing later with a TypeError.
+ */
+export function listProp<T>(value: T[] | undefined, what: string): T[] {
+  if (value === undefined || value === null) {
+    return [];
+  }
+  if (!Array.isArray(value)) {
+    const shown = typeof value === 'string' || typeof value === 'number' ? JSON.stringify(value) : `a value of type ${typeof value}`;
+    throw new Error(`${shown} is not a list; give a list of ${what}`);
+  }
+  return value;
+}
