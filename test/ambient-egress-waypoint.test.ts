@@ -36,6 +36,9 @@ const parameters = (objects: any[]) => {
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, parse(v as string)]));
 };
 
+/** The waypoint pods' DNS options (M6): names with a dot are looked up as given first. */
+const NDOTS_1 = { options: [{ name: 'ndots', value: '1' }] };
+
 const ADMIN = WorkloadIdentity.serviceAccount('default', 'admin');
 const SHOP = WorkloadIdentity.serviceAccount('shop', 'checkout');
 
@@ -106,7 +109,8 @@ describe('AmbientEgressWaypoint | the Istio ambient egress walkthrough', () => {
     expect(dr.metadata.annotations).toBeUndefined();
 
     // the waypoint
-    expect(one(objects, 'Namespace').metadata.labels).toEqual({ 'istio.io/dataplane-mode': 'ambient', 'istio.io/use-waypoint': 'egress-gateway' });
+    // M1: ambient, but not bound to the waypoint as a whole: only the generated ServiceEntries are
+    expect(one(objects, 'Namespace').metadata.labels).toEqual({ 'istio.io/dataplane-mode': 'ambient' });
     const gateway = one(objects, 'Gateway');
     expect(gateway.metadata.labels).toEqual({ 'istio.io/waypoint-for': 'service' });
     expect(gateway.spec.gatewayClassName).toBe('istio-waypoint');
@@ -263,7 +267,7 @@ describe('AmbientEgressWaypoint | cross-namespace, wildcard and scaling', () => 
     const se = one(objects, 'ServiceEntry');
     expect(se.spec).toMatchObject({ resolution: 'DYNAMIC_DNS', ports: [{ number: 443, protocol: 'TLS', name: 'tls-443' }] });
     // one replica: no zone spreading asked, no disruption budget possible
-    expect(parameters(objects)).toEqual({ deployment: { spec: { replicas: 1 } } });
+    expect(parameters(objects)).toEqual({ deployment: { spec: { replicas: 1, template: { spec: { dnsConfig: NDOTS_1 } } } } });
   });
 
   test('wildcard HTTP works from Istio 1.28 on; HTTP2 and GRPC from 1.30', () => {
@@ -391,7 +395,7 @@ describe('AmbientEgressWaypoint | hosts, rules and TLS options', () => {
   test('minAvailable 0 means no PodDisruptionBudget', () => {
     const { chart, waypoint } = waypointWith({ replicas: 3, minAvailable: 0, spreadAcrossZones: false });
     waypoint.addHost('api.example.com').allow('checkout', { identities: [SHOP] });
-    expect(parameters(synthValid(chart))).toEqual({ deployment: { spec: { replicas: 3 } } });
+    expect(parameters(synthValid(chart))).toEqual({ deployment: { spec: { replicas: 3, template: { spec: { dnsConfig: NDOTS_1 } } } } });
   });
 });
 

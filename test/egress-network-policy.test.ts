@@ -53,15 +53,12 @@ class FakePath implements IEgressPath {
   }
 }
 
-/** A hand-written waypoint (IEgressWaypoint), e.g. one that claims another HBONE port. */
-class FakeWaypoint extends Construct implements IEgressWaypoint {
-  public readonly namespace = 'istio-egress';
-  public readonly name = 'fake-waypoint';
-  public readonly selectorLabels = { 'gateway.networking.k8s.io/gateway-name': 'fake-waypoint' };
-  public readonly identity = WorkloadIdentity.serviceAccount('istio-egress', 'fake-waypoint');
-  public constructor(scope: Construct, id: string, public readonly hbonePort: number) {
-    super(scope, id);
-  }
+/**
+ * A waypoint as an egress path: the pods and ports any IEgressPath of a waypoint returns (HBONE 15008 in, 80 and 443
+ * out). Built from the waypoint's attributes, so it works whether or not the waypoint itself implements IEgressPath.
+ */
+function waypointPath(w: IEgressWaypoint, podPorts: number[] = [w.hbonePort]): IEgressPath {
+  return { toEgressPathConfig: () => ({ namespace: w.namespace, podLabels: w.selectorLabels, podPorts, externalPorts: [80, 443] }) };
 }
 
 describe('EgressNetworkPolicy | the egress-gateway task scenario (examples/network-policy)', () => {
@@ -180,10 +177,10 @@ describe('EgressNetworkPolicy | options', () => {
       podLabels: { app: 'checkout' },
       dataplane: DataplaneMode.AMBIENT,
       dns: [DnsResolver.kubeDns(), DnsResolver.ipAddresses(['169.254.20.10/32', 'fd00::a/128'])],
-      waypoints: [waypoint],
+      waypoints: [waypointPath(waypoint)],
       mesh: new MeshSettings({ istiodNamespace: 'istio-control' }),
     });
-    np.allowWaypoint(waypoint); // again: no change
+    np.allowWaypoint(waypointPath(waypoint)); // again: no change
     const objects = synthValid(chart);
     // THEN
     expect(policies(objects)).toMatchSnapshot();
@@ -296,7 +293,7 @@ describe('EgressNetworkPolicy | options', () => {
         // the same gateway pods twice (other ports): two rules, one peer
         const np = new EgressNetworkPolicy(chart, team, { namespace: team, egressPaths: [wildcard, tls] });
         gw.allowClient(np);
-        new EgressNetworkPolicy(chart, `${team}-ambient`, { namespace: `${team}-ambient`, dataplane: DataplaneMode.AMBIENT, waypoints: [waypoint] });
+        new EgressNetworkPolicy(chart, `${team}-ambient`, { namespace: `${team}-ambient`, dataplane: DataplaneMode.AMBIENT, waypoints: [waypointPath(waypoint)] });
       }
     }
     const peerCount = (chart: Chart) => chart.node.findAll().filter((c) => c instanceof plus.Namespaces).length;
@@ -355,8 +352,9 @@ describe('EgressGatewayNetworkPolicy | options', () => {
     expect(np.podPorts).toEqual([8443, 8883]);
     expect(np.externalPorts).toEqual([443, 8443, 8883]);
     expect(np.excludedCidrs).toEqual([
-      '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '168.63.129.16/32', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16', '203.0.113.0/24',
-      '::1/128', '64:ff9b:1::/48', '2001:db8::/32', 'fc00::/7', 'fe80::/10',
+      '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '168.63.129.16/32', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24', '192.168.0.0/16',
+      '198.18.0.0/15', '203.0.113.0/24', '240.0.0.0/4',
+      '::1/128', '64:ff9b::/96', '64:ff9b:1::/48', '2001:db8::/32', 'fc00::/7', 'fe80::/10',
     ]);
     const blocks = gw.spec.egress.filter((r: any) => r.to[0].ipBlock !== undefined);
     expect(blocks.map((r: any) => r.to[0].ipBlock.cidr)).toEqual(['0.0.0.0/0', '::/0', '10.20.0.0/16', '169.254.169.254/32']);
@@ -443,12 +441,14 @@ describe('EgressNetworkPolicy | bad input', () => {
 
   test('fails for a waypoint that is not reached on HBONE 15008', () => {
     const chart = Testing.chart();
+    const waypoint = AmbientEgressWaypoint.fromAttributes(chart, 'waypoint', { namespace: 'istio-egress', name: 'fake-waypoint' });
     const np = new EgressNetworkPolicy(chart, 'np', { namespace: 'shop', dataplane: DataplaneMode.AMBIENT });
-    expect(() => np.allowWaypoint(new FakeWaypoint(chart, 'w', 15009))).toThrow(
-      'test/np: allowWaypoint(#0): the waypoint istio-egress/fake-waypoint says its HBONE port is 15009, but ztunnel always connects to waypoints on 15008; ' +
-        'a lock-down without TCP 15008 to the waypoint pods cuts ambient egress off. Fix the waypoint\'s hbonePort',
+    expect(() => np.allowWaypoint(waypointPath(waypoint, [15009]))).toThrow(
+      'test/np: allowWaypoint(#0): the waypoint pods istio-egress/{gateway.networking.k8s.io/gateway-name=fake-waypoint} listen on 15009, ' +
+        'but ztunnel always connects to waypoints on HBONE, TCP 15008; a lock-down without TCP 15008 to the waypoint pods cuts ambient egress off. ' +
+        'Fix the waypoint\'s toEgressPathConfig() (podPorts: [15008])',
     );
-    expect(() => new EgressNetworkPolicy(chart, 'np2', { namespace: 'shop', waypoints: [new FakeWaypoint(chart, 'w2', 15008), null as any] })).toThrow(
+    expect(() => new EgressNetworkPolicy(chart, 'np2', { namespace: 'shop', waypoints: [waypointPath(waypoint), null as any] })).toThrow(
       'test/np2: waypoints[1]: a waypoint must not be null or undefined',
     );
   });
@@ -518,7 +518,7 @@ describe('EgressGatewayNetworkPolicy | bad input', () => {
     [(w: WildcardEgressGateway) => ({ paths: [new FakePath({ namespace: 'istio-egress', podLabels: { istio: 'x' }, podPorts: [8443], externalPorts: [65536] })] }),
       'test/gw: paths[0]: externalPorts[0] 65536 must be an integer in the range 1..65535'],
     [(w: WildcardEgressGateway) => ({ paths: [w], internalDestinations: [{ cidr: '8.8.8.8/32', reason: 'dns' }] }),
-      'test/gw: internalDestinations[0].cidr: "8.8.8.8/32" is not inside an excluded range (10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, 168.63.129.16/32, 169.254.0.0/16, 172.16.0.0/12, 192.168.0.0/16): the gateway may reach it on its external ports already. List only internal ranges, one by one'],
+      'test/gw: internalDestinations[0].cidr: "8.8.8.8/32" is not inside an excluded range (0.0.0.0/8, 10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, 168.63.129.16/32, 169.254.0.0/16, 172.16.0.0/12, 192.0.0.0/24, 192.168.0.0/16, 198.18.0.0/15, 240.0.0.0/4): the gateway may reach it on its external ports already. List only internal ranges, one by one'],
     [(w: WildcardEgressGateway) => ({ paths: [w], internalDestinations: [{ cidr: '10.20.0.0/16', reason: ' ' }] }),
       'test/gw: internalDestinations[0].reason: opening "10.20.0.0/16" needs a reason (e.g. "S3 interface endpoint in the VPC"): it is recorded on the NetworkPolicy for review'],
     [(w: WildcardEgressGateway) => ({ paths: [w], internalDestinations: [{ cidr: '10.20.0.0/16', reason: 'a\nb' }] }), 'test/gw: internalDestinations[0].reason: write the reason on one line'],

@@ -73,6 +73,11 @@ export class Cidr {
     return this.network | (~prefixMask(this.prefix, this.bits) & allOnes(this.bits));
   }
 
+  /** How many addresses the range holds (2^(bits - prefix)). */
+  public get size(): bigint {
+    return 1n << BigInt(this.bits - this.prefix);
+  }
+
   /** Whether every address of `other` is in this range (same family). */
   public contains(other: Cidr): boolean {
     return other.family === this.family && other.prefix >= this.prefix && (other.network & prefixMask(this.prefix, this.bits)) === this.network;

@@ -29,3 +29,14 @@ export interface IEgressPath {
   /** The pods and ports of this path. */
   toEgressPathConfig(): EgressPathConfig;
 }
+
+/**
+ * The port ztunnel (and sidecars, in ambient mode) tunnel traffic to a waypoint over: HBONE, HTTP CONNECT over mTLS.
+ * Fixed by Istio (`pilot/pkg/model/listener.go`: `HBoneInboundListenPort = 15008`). A path whose pod ports include it is
+ * reached over HBONE, which is how a NetworkPolicy tells a waypoint from a sidecar egress gateway.
+ *
+ * One home for the constant: the waypoint and the NetworkPolicies read it from here.
+ *
+ * @internal
+ */
+export const HBONE_PORT = 15008;

@@ -1,0 +1,103 @@
+import * as plus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { WorkloadSelector } from '../core/identity';
+import { MeshSettings } from '../core/mesh';
+
+/**
+ * What the NetworkPolicies of this folder share: pod peers, the istiod rule, labels, and small list helpers.
+ * Internal: nothing here is part of the public API.
+ */
+
+/** istiod's port for sidecars and gateways: xDS configuration and certificate signing, over TLS. */
+export const ISTIOD_XDS_PORT = 15012;
+/** The labels every istiod Deployment (any revision) gives its pods. */
+const ISTIOD_POD_LABELS = { app: 'istiod' };
+/** Labels of every NetworkPolicy defined here. */
+export const POLICY_LABELS: { readonly [key: string]: string } = { 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress' };
+
+/**
+ * The pods peers of one policy construct, by namespace and labels.
+ *
+ * Pods of one namespace as one NetworkPolicy peer: `namespaceSelector` on the immutable `kubernetes.io/metadata.name`
+ * label AND `podSelector` (all pods of the namespace when no labels are given).
+ *
+ * One peer per policy construct and (namespace, labels): the first rule that needs it creates it, with the ids
+ * `<id>Namespace` and `<id>`; later rules of the same policy reuse it. Peers are not shared across policies, so each
+ * policy's construct tree stays self-contained (removing one policy never changes another's children). Sharing is
+ * safe because cdk8s-plus turns the peer into plain `to`/`from` entries when the rule is added: the peer construct
+ * itself renders nothing.
+ */
+export class PodPeers {
+  private readonly peers = new Map<string, plus.Pods>();
+
+  public constructor(private readonly scope: Construct) {}
+
+  /** The peer for the pods with `podLabels` (every pod when undefined) in `namespace`, created with `id` if new. */
+  public get(id: string, namespace: string, podLabels: { [key: string]: string } | undefined): plus.Pods {
+    // Exactly the arguments (label order and "no labels" vs. labels included), so a shared peer renders the same entries.
+    const key = JSON.stringify([namespace, podLabels ?? null]);
+    let peer = this.peers.get(key);
+    if (peer === undefined) {
+      const namespaces = plus.Namespaces.select(this.scope, `${id}Namespace`, { names: [namespace] });
+      peer =
+        podLabels === undefined
+          ? plus.Pods.all(this.scope, id, { namespaces })
+          : plus.Pods.select(this.scope, id, { labels: podLabels, namespaces });
+      this.peers.set(key, peer);
+    }
+    return peer;
+  }
+}
+
+/** Lets the policy's pods reach istiod on TCP 15012 (every proxy with its own Envoy: sidecars, gateways, waypoints). */
+export function addIstiodRule(peers: PodPeers, policy: plus.NetworkPolicy, mesh: MeshSettings): void {
+  policy.addEgressRule(peers.get('Istiod', mesh.istiodNamespace, ISTIOD_POD_LABELS), [plus.NetworkPolicyPort.tcp(ISTIOD_XDS_PORT)]);
+}
+
+/**
+ * Validated, sorted selector labels, refusing an empty set with `ifEmpty` (an empty podSelector selects every pod of
+ * the namespace, the one mistake every selector of this folder must not make).
+ */
+export function selectorLabels(labels: { [key: string]: string } | undefined | null, ifEmpty: string): { [key: string]: string } {
+  if (hasNoLabels(labels)) {
+    throw new Error(ifEmpty);
+  }
+  return WorkloadSelector.fromLabels(labels!).labels;
+}
+
+/** Whether a label set is missing or empty (as a selector: every pod of the namespace). */
+export function hasNoLabels(labels: { [key: string]: string } | undefined | null): boolean {
+  return labels === undefined || labels === null || typeof labels !== 'object' || Object.keys(labels).length === 0;
+}
+
+/** A key for (namespace, labels) that does not depend on label order; every pod of the namespace when undefined. */
+export function peerKey(namespace: string, podLabels: { [key: string]: string } | undefined): string {
+  return `${namespace}/${podLabels === undefined ? '*' : labelText(podLabels)}`;
+}
+
+/** `{k1=v1,k2=v2}`, keys sorted: labels in messages and keys. */
+export function labelText(labels: { [key: string]: string }): string {
+  return `{${Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join(',')}}`;
+}
+
+export function sortedUnique(values: number[]): number[] {
+  return [...new Set(values)].sort((a, b) => a - b);
+}
+
+/**
+ * `value` as a list, or `[]` when undefined; anything else (a single value from JavaScript, say) is refused with the
+ * field and the fix, rather than failing later with a TypeError.
+ */
+export function listProp<T>(value: T[] | undefined, what: string): T[] {
+  if (value === undefined || value === null) {
+    return [];
+  }
+  if (!Array.isArray(value)) {
+    const shown = typeof value === 'string' || typeof value === 'number' ? JSON.stringify(value) : `a value of type ${typeof value}`;
+    throw new Error(`${shown} is not a list; give a list of ${what}`);
+  }
+  return value;
+}
