@@ -459,7 +459,7 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
     waypoint.addHost('a.example.com', { name: 'x' }).allow('y-z', { identities: [SHOP] });
     const other = waypoint.addHost('b.example.com', { name: 'x-y' });
     expect(() => other.allow('z', { identities: [SHOP] })).toThrow(
-      `${H('x-y')}: allow("z"): AuthorizationPolicy name "istio-egress/x-y-z" is already used by ${H('x')}; choose another name`,
+      `${H('x-y')}: rule "z": AuthorizationPolicy name "istio-egress/x-y-z" is already used by ${H('x')}; choose another name`,
     );
   });
 
@@ -467,10 +467,10 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
     const { waypoint } = waypointWith();
     waypoint.addHost('httpbin.org');
     expect(() => waypoint.allow('admin', { host: 'httpbin.com', identities: [ADMIN] })).toThrow(
-      `${W}: allow("admin").host: unknown host "httpbin.com" (hosts: "httpbin.org"); add it with addHost() first`,
+      `${W}: rule "admin": host: unknown host "httpbin.com" (hosts: "httpbin.org"); add it with addHost first`,
     );
     expect(() => waypointWith().waypoint.allow('admin', { host: 'httpbin.org', identities: [ADMIN] })).toThrow(
-      `${W}: allow("admin").host: unknown host "httpbin.org" (hosts: none); add it with addHost() first`,
+      `${W}: rule "admin": host: unknown host "httpbin.org" (hosts: none); add it with addHost first`,
     );
   });
 
@@ -584,7 +584,7 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
       'tlsOrigination: MUTUAL (secret client-credential) cannot be originated at a waypoint: Istio reads the client certificate Secret (credentialName) ' +
         'from the waypoint\'s namespace ("istio-egress"), and istiod hands its private key only to a proxy whose service account may read the Secrets there, ' +
         'which Istio does not grant the waypoints it deploys (granting it would let every namespace bound to the waypoint make it present the certificate); ' +
-        'originate mutual TLS at an egress gateway (TlsOriginationEgress with OriginationTls.mutual), or verify the server only with OriginationTls.simple()',
+        'originate mutual TLS at an egress gateway (TlsOriginationEgress with OriginationTls.mutual), or verify the server only with OriginationTls.simple',
     ],
     [
       OriginationTls.simple({ ca: TrustedCa.fromSecret('example-ca', 'shop') }),
@@ -602,14 +602,14 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
     ],
     [OriginationTls.simple({ subjectAltNames: ['api example'] }), 'tlsOrigination: subjectAltNames[0]: "api example" is not a certificate name; give a DNS name such as "api.example.com"'],
     [OriginationTls.insecureWithoutVerification({ reason: '' }), 'tlsOrigination: reason: insecureWithoutVerification needs a reason (why the server certificate cannot be verified)'],
-    [{ options: { insecureSkipVerify: true } } as any, 'tlsOrigination: expected an OriginationTls, e.g. OriginationTls.simple()'],
+    [{ options: { insecureSkipVerify: true } } as any, 'tlsOrigination: expected an OriginationTls, e.g. from OriginationTls.simple'],
   ])('fails for the TLS origination %s', (tlsOrigination, message) => {
     expect(() => addHost('api.example.com', { ports: [EgressPort.http(80)], tlsOrigination })).toThrow(`${H('api-example-com')}: ${message}`);
   });
 
   describe('allow rules', () => {
     const mixed = () => addHost('api.example.com', { ports: [EgressPort.http(80), EgressPort.tls(443)] });
-    const A = `${H('api-example-com')}: allow("r")`;
+    const A = `${H('api-example-com')}: rule "r"`;
 
     test('fails for HTTP methods or paths on a TLS or TCP port, with the reason', () => {
       expect(() => mixed().allow('r', { identities: [SHOP], methods: ['GET'] })).toThrow(
@@ -624,8 +624,8 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
     });
 
     test.each([
-      [{ identities: [] }, '.identities: at least one identity is required; use WorkloadIdentity.anyInMesh() to allow every in-mesh workload'],
-      [{ identities: undefined as any }, '.identities: at least one identity is required; use WorkloadIdentity.anyInMesh() to allow every in-mesh workload'],
+      [{ identities: [] }, '.identities: at least one identity is required; use WorkloadIdentity.anyInMesh to allow every in-mesh workload'],
+      [{ identities: undefined as any }, '.identities: at least one identity is required; use WorkloadIdentity.anyInMesh to allow every in-mesh workload'],
       [{ identities: [null as any] }, '.identities[0]: an identity must not be null or undefined; remove the empty entry'],
       [{ identities: [SHOP], ports: [8080] }, '.ports[0]: 8080 is not a port of host "api.example.com" (ports: 80, 443); name the client port the ServiceEntry declares'],
       [{ identities: [SHOP], ports: [80, 80] }, '.ports[1]: port 80 is listed twice; remove the duplicate'],
@@ -647,11 +647,11 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
     test('fails for an invalid or repeated rule name', () => {
       const host = mixed();
       expect(() => host.allow('Admin', { identities: [ADMIN] })).toThrow(
-        `${H('api-example-com')}: allow("Admin"): Invalid rule name "Admin": a rule name contains upper-case letters; write it in lower case ("admin")`,
+        `${H('api-example-com')}: rule "Admin": Invalid rule name "Admin": a rule name contains upper-case letters; write it in lower case ("admin")`,
       );
       host.allow('admin', { identities: [ADMIN] });
       expect(() => host.allow('admin', { identities: [SHOP] })).toThrow(
-        `${H('api-example-com')}: allow("admin"): rule "admin" is already defined for host "api.example.com"; give each rule its own name`,
+        `${H('api-example-com')}: rule "admin": rule "admin" is already defined for host "api.example.com"; give each rule its own name`,
       );
     });
 
@@ -660,7 +660,7 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
       waypoint.addHost('httpbin.org');
       expect(() => Testing.synth(chart)).toThrow(
         `[${H('httpbin-org')}] host "httpbin.org" has no allow rule: a ServiceEntry bound to a waypoint with no ALLOW AuthorizationPolicy lets every client through; ` +
-          'add one with allow() (use WorkloadIdentity.anyInMesh() to allow every workload explicitly)',
+          'add one with the host\'s allow method (WorkloadIdentity.anyInMesh allows every workload explicitly)',
       );
     });
   });
@@ -710,7 +710,7 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
       expect(() => addHost('*.example.com', {}, { istioVersion: IstioVersion.V1_31 })).toThrow(
         `${H('wildcard-example-com')}: ports[0]: wildcard host "*.example.com" with TLS 443 (tls-443) needs istiod started with ENABLE_WILDCARD_HOST_SERVICE_ENTRIES_FOR_TLS=true, ` +
           'which Istio keeps off because the waypoint then routes on the SNI the client chooses (SNI spoofing, domain fronting); list the exact hosts, ' +
-          'or enable the flag and set istiodWildcardTlsEnabled: true on the waypoint to accept the risk',
+          'or enable the flag and set istiodWildcardTlsEnabled to true on the waypoint to accept the risk',
       );
     });
   });

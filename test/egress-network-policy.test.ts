@@ -383,9 +383,9 @@ describe('EgressNetworkPolicy | bad input', () => {
   const wildcard = (chart: Construct) => new WildcardEgressGateway(chart, 'wc', { hosts: ['*.example.com'] });
 
   test.each([
-    [{ namespace: 'shop', dns: [] }, 'test/np: dns: an empty list leaves the pods without DNS: every name lookup (the application\'s and the Istio proxy\'s) would fail. Omit dns for the cluster DNS pods, list your resolvers (e.g. DnsResolver.ipAddresses(["169.254.20.10/32"]) for NodeLocal DNSCache), or acknowledge with [DnsResolver.none("<why the pods need no DNS>")]'],
-    [{ namespace: 'shop', dns: [DnsResolver.none('')] }, 'test/np: dns[0]: DnsResolver.none() needs a reason on one line'],
-    [{ namespace: 'shop', dns: [DnsResolver.none('ips only'), DnsResolver.kubeDns()] }, 'test/np: dns: DnsResolver.none() means no DNS at all and cannot be combined with resolvers'],
+    [{ namespace: 'shop', dns: [] }, 'test/np: dns: an empty list leaves the pods without DNS: every name lookup (the application\'s and the Istio proxy\'s) would fail. Omit dns for the cluster DNS pods, list your resolvers (e.g. DnsResolver.ipAddresses with 169.254.20.10/32 for NodeLocal DNSCache), or acknowledge it with DnsResolver.none and the reason why the pods need no DNS'],
+    [{ namespace: 'shop', dns: [DnsResolver.none('')] }, 'test/np: dns[0]: DnsResolver.none needs a reason on one line'],
+    [{ namespace: 'shop', dns: [DnsResolver.none('ips only'), DnsResolver.kubeDns()] }, 'test/np: dns: DnsResolver.none means no DNS at all and cannot be combined with resolvers'],
     [{ namespace: 'shop', dns: [null] }, 'test/np: dns[0]: a DNS resolver must not be null or undefined'],
     [{ namespace: 'shop', dns: [DnsResolver.ipAddresses(['10.0.0.0/33'])] }, 'test/np: dns[0].cidrs[0]: "10.0.0.0/33" is not a valid CIDR: the prefix length "33" must be a whole number 0..32 for an IPv4 address'],
     [{ namespace: 'shop', dns: [DnsResolver.ipAddresses(['169.254.20.10'])] }, 'test/np: dns[0].cidrs[0]: "169.254.20.10" has no prefix length; did you mean "169.254.20.10/32" (that one address)?'],
@@ -415,13 +415,13 @@ describe('EgressNetworkPolicy | bad input', () => {
   });
 
   test.each([
-    [{ namespace: 'istio-egress', podLabels: { istio: 'egress' }, podPorts: [70000], externalPorts: [] }, 'test/np: allowEgressPath(#0): podPorts[0] 70000 must be an integer in the range 1..65535'],
-    [{ namespace: 'istio-egress', podLabels: { istio: 'egress' }, podPorts: [0], externalPorts: [] }, 'test/np: allowEgressPath(#0): podPorts[0] 0 must be an integer in the range 1..65535'],
-    [{ namespace: 'istio-egress', podLabels: { istio: 'egress' }, podPorts: [], externalPorts: [] }, 'test/np: allowEgressPath(#0): the path has no pod ports: a rule without ports would allow every port of its pods'],
-    [{ namespace: 'istio-egress', podLabels: {}, podPorts: [8443], externalPorts: [] }, 'test/np: allowEgressPath(#0): the proxy pods in "istio-egress" have no pod labels: an empty selector would open the ports to every pod of the namespace'],
-    [{ namespace: 'istio egress', podLabels: { istio: 'egress' }, podPorts: [8443], externalPorts: [] }, 'test/np: allowEgressPath(#0): Invalid namespace "istio egress"'],
-    [{ namespace: 'istio-egress', podLabels: { istio: 'Egress Gateway' }, podPorts: [8443], externalPorts: [] }, 'test/np: allowEgressPath(#0): podLabels: Invalid value "Egress Gateway" for label "istio"'],
-    [undefined, 'test/np: allowEgressPath(#0): toEgressPathConfig() returned nothing'],
+    [{ namespace: 'istio-egress', podLabels: { istio: 'egress' }, podPorts: [70000], externalPorts: [] }, 'test/np: allowEgressPath #0: podPorts[0] 70000 must be an integer in the range 1..65535'],
+    [{ namespace: 'istio-egress', podLabels: { istio: 'egress' }, podPorts: [0], externalPorts: [] }, 'test/np: allowEgressPath #0: podPorts[0] 0 must be an integer in the range 1..65535'],
+    [{ namespace: 'istio-egress', podLabels: { istio: 'egress' }, podPorts: [], externalPorts: [] }, 'test/np: allowEgressPath #0: the path has no pod ports: a rule without ports would allow every port of its pods'],
+    [{ namespace: 'istio-egress', podLabels: {}, podPorts: [8443], externalPorts: [] }, 'test/np: allowEgressPath #0: the proxy pods in "istio-egress" have no pod labels: an empty selector would open the ports to every pod of the namespace'],
+    [{ namespace: 'istio egress', podLabels: { istio: 'egress' }, podPorts: [8443], externalPorts: [] }, 'test/np: allowEgressPath #0: Invalid namespace "istio egress"'],
+    [{ namespace: 'istio-egress', podLabels: { istio: 'Egress Gateway' }, podPorts: [8443], externalPorts: [] }, 'test/np: allowEgressPath #0: podLabels: Invalid value "Egress Gateway" for label "istio"'],
+    [undefined, 'test/np: allowEgressPath #0: toEgressPathConfig returned nothing'],
   ])('fails for a path whose config is %j', (config, message) => {
     const np = new EgressNetworkPolicy(Testing.chart(), 'np', { namespace: 'shop' });
     expect(() => np.allowEgressPath(new FakePath(config))).toThrow(message);
@@ -431,7 +431,7 @@ describe('EgressNetworkPolicy | bad input', () => {
     const chart = Testing.chart();
     const np = new EgressNetworkPolicy(chart, 'np', { namespace: 'shop', dataplane: DataplaneMode.AMBIENT });
     expect(() => np.allowEgressPath(wildcard(chart))).toThrow(
-      'test/np: allowEgressPath(#0): the path\'s pods istio-egress/{cdk8s-istio-egress/gateway=egress-gateway.istio-egress} listen on 8443, ' +
+      'test/np: allowEgressPath #0: the path\'s pods istio-egress/{cdk8s-istio-egress/gateway=egress-gateway.istio-egress} listen on 8443, ' +
         'but ambient pods have no sidecar: ztunnel sends their egress to a proxy over HBONE, TCP 15008, so this lock-down would leave them without egress. ' +
         'Use an egress waypoint (allowWaypoint(AmbientEgressWaypoint)), or set dataplane: DataplaneMode.SIDECAR for sidecar pods',
     );
@@ -444,9 +444,9 @@ describe('EgressNetworkPolicy | bad input', () => {
     const waypoint = AmbientEgressWaypoint.fromAttributes(chart, 'waypoint', { namespace: 'istio-egress', name: 'fake-waypoint' });
     const np = new EgressNetworkPolicy(chart, 'np', { namespace: 'shop', dataplane: DataplaneMode.AMBIENT });
     expect(() => np.allowWaypoint(waypointPath(waypoint, [15009]))).toThrow(
-      'test/np: allowWaypoint(#0): the waypoint pods istio-egress/{gateway.networking.k8s.io/gateway-name=fake-waypoint} listen on 15009, ' +
+      'test/np: allowWaypoint #0: the waypoint pods istio-egress/{gateway.networking.k8s.io/gateway-name=fake-waypoint} listen on 15009, ' +
         'but ztunnel always connects to waypoints on HBONE, TCP 15008; a lock-down without TCP 15008 to the waypoint pods cuts ambient egress off. ' +
-        'Fix the waypoint\'s toEgressPathConfig() (podPorts: [15008])',
+        'Make the waypoint\'s egress path (toEgressPathConfig) list pod port 15008',
     );
     expect(() => new EgressNetworkPolicy(chart, 'np2', { namespace: 'shop', waypoints: [waypointPath(waypoint), null as any] })).toThrow(
       'test/np2: waypoints[1]: a waypoint must not be null or undefined',
@@ -525,7 +525,7 @@ describe('EgressGatewayNetworkPolicy | bad input', () => {
     [(w: WildcardEgressGateway) => ({ paths: [w], internalDestinations: [{ cidr: '10.20.0.1/16', reason: 'vpc' }] }),
       'test/gw: internalDestinations[0].cidr: "10.20.0.1/16" has address bits set after the /16 prefix; did you mean "10.20.0.0/16" (the network), or "10.20.0.1/32" (that one address)?'],
     [(w: WildcardEgressGateway) => ({ paths: [w], internalDestinations: [{ cidr: 'fd00:ec2::254/128', reason: 'imds' }] }),
-      'test/gw: internalDestinations[0].cidr: "fd00:ec2::254/128" is IPv6, but the gateway gets no IPv6 egress (ipv6 is false); set ipv6: true first'],
+      'test/gw: internalDestinations[0].cidr: "fd00:ec2::254/128" is IPv6, but the gateway gets no IPv6 egress (ipv6 is false); set ipv6 to true first'],
     [(w: WildcardEgressGateway) => ({ paths: [w], internalDestinations: [{ cidr: '10.20.0.0/16', reason: 'a' }, { cidr: '10.20.0.0/16', reason: 'b' }] }),
       'test/gw: internalDestinations[1].cidr: "10.20.0.0/16" is already listed at internalDestinations[0]; list each range once'],
     [(w: WildcardEgressGateway) => ({ paths: [w], internalDestinations: [null] }), 'test/gw: internalDestinations[0]: an internal destination must not be null or undefined'],
@@ -533,7 +533,7 @@ describe('EgressGatewayNetworkPolicy | bad input', () => {
     [(w: WildcardEgressGateway) => ({ paths: [w], excludeCidrs: ['8.0.0.0/5'] }), 'test/gw: excludeCidrs[0]: "8.0.0.0/5" contains the excluded "10.0.0.0/8"; list only the ranges not excluded yet (see excludedCidrs), or split it'],
     [(w: WildcardEgressGateway) => ({ paths: [w], excludeCidrs: ['0.0.0.0/0'] }), 'test/gw: excludeCidrs[0]: "0.0.0.0/0" excludes every address: the gateway could reach nothing'],
     [(w: WildcardEgressGateway) => ({ paths: [w], excludeCidrs: ['203.0.113.0/24', '203.0.113.0/24'] }), 'test/gw: excludeCidrs[1]: "203.0.113.0/24" is already excluded (inside "203.0.113.0/24"); remove it'],
-    [(w: WildcardEgressGateway) => ({ paths: [w], excludeCidrs: ['2001:db8::/32'] }), 'test/gw: excludeCidrs[0]: "2001:db8::/32" is IPv6, but the gateway gets no IPv6 egress at all (ipv6 is false); remove it, or set ipv6: true'],
+    [(w: WildcardEgressGateway) => ({ paths: [w], excludeCidrs: ['2001:db8::/32'] }), 'test/gw: excludeCidrs[0]: "2001:db8::/32" is IPv6, but the gateway gets no IPv6 egress at all (ipv6 is false); remove it, or set ipv6 to true'],
     [(w: WildcardEgressGateway) => ({ paths: [w], excludeCidrs: ['203.0.113.0/33'] }), 'test/gw: excludeCidrs[0]: "203.0.113.0/33" is not a valid CIDR'],
     [(w: WildcardEgressGateway) => ({ paths: [w], excludeCidrs: ['203.0.113.7'] }), 'test/gw: excludeCidrs[0]: "203.0.113.7" has no prefix length; did you mean "203.0.113.7/32" (that one address)?'],
     [(w: WildcardEgressGateway) => ({ paths: [w], dns: [] }), 'test/gw: dns: an empty list leaves the pods without DNS'],
@@ -547,7 +547,7 @@ describe('EgressGatewayNetworkPolicy | bad input', () => {
     const { chart, wildcard } = setup();
     new EgressGatewayNetworkPolicy(chart, 'gw', { paths: [wildcard] });
     expect(() => Testing.synth(chart)).toThrow(
-      '[test/gw] restrictIngress: no client may connect to the gateway, so it would forward nothing; call allowClient(egressNetworkPolicy) or allowClientNamespace("<namespace>"), or set restrictIngress: false',
+      '[test/gw] restrictIngress: no client may connect to the gateway, so it would forward nothing; add one with allowClient (an EgressNetworkPolicy) or allowClientNamespace (a namespace), or set restrictIngress to false',
     );
   });
 
@@ -557,18 +557,18 @@ describe('EgressGatewayNetworkPolicy | bad input', () => {
     gw.allowClient(client);
     gw.allowClient(new EgressNetworkPolicy(chart, 'forgot', { namespace: 'billing' }));
     expect(() => Testing.synth(chart)).toThrow(
-      '[test/gw] allowClient: "test/forgot" (billing/egress-lockdown) does not allow its pods to reach this gateway, so they cannot connect; call allowEgressPath(<the gateway or a construct routing through it>) on it',
+      '[test/gw] allowClient: "test/forgot" (billing/egress-lockdown) does not allow its pods to reach this gateway, so they cannot connect; give it the gateway, or a construct routing through it, with its allowEgressPath method',
     );
   });
 
   test('fails for clients when restrictIngress is false, and for bad client namespaces and labels', () => {
     const { chart, wildcard, client } = setup();
     const open = new EgressGatewayNetworkPolicy(chart, 'open', { paths: [wildcard], restrictIngress: false });
-    expect(() => open.allowClient(client)).toThrow('test/open: allowClient(#0): restrictIngress is false, so ingress to the gateway is not restricted by this policy and an allow rule would restrict it');
+    expect(() => open.allowClient(client)).toThrow('test/open: allowClient #0: restrictIngress is false, so ingress to the gateway is not restricted by this policy and an allow rule would restrict it');
     const gw = new EgressGatewayNetworkPolicy(chart, 'gw', { paths: [wildcard], name: 'other-name' });
-    expect(() => gw.allowClientNamespace('Shop')).toThrow('test/gw: allowClientNamespace(#0): Invalid namespace "Shop"');
-    expect(() => gw.allowMetricsScraping('monitoring', {})).toThrow('test/gw: allowMetricsScraping(#1): podLabels: an empty label set would select every pod of the namespace');
-    expect(() => gw.allowClient(null as any)).toThrow('test/gw: allowClient(#2): a client EgressNetworkPolicy must not be null or undefined');
+    expect(() => gw.allowClientNamespace('Shop')).toThrow('test/gw: allowClientNamespace #0: Invalid namespace "Shop"');
+    expect(() => gw.allowMetricsScraping('monitoring', {})).toThrow('test/gw: allowMetricsScraping #1: podLabels: an empty label set would select every pod of the namespace');
+    expect(() => gw.allowClient(null as any)).toThrow('test/gw: allowClient #2: a client EgressNetworkPolicy must not be null or undefined');
   });
 });
 

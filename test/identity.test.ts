@@ -85,7 +85,7 @@ describe('authorizationSources', () => {
   });
 
   test('fails with no identity', () => {
-    expect(() => authorizationSources([], mesh)).toThrow('at least one identity is required; use WorkloadIdentity.anyInMesh() to allow every in-mesh workload');
+    expect(() => authorizationSources([], mesh)).toThrow('at least one identity is required; use WorkloadIdentity.anyInMesh to allow every in-mesh workload');
   });
 });
 

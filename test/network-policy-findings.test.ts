@@ -81,11 +81,11 @@ describe('M2: the pods of an egress waypoint can be fenced like a gateway', () =
     const sidecarGateway: IEgressPath = {
       toEgressPathConfig: () => ({ namespace: 'istio-egress', podLabels: { istio: 'egress' }, podPorts: [8443], externalPorts: [443] }),
     };
-    expect(() => np.allowWaypoint(sidecarGateway)).toThrow('test/np: allowWaypoint(#1): the waypoint pods istio-egress/{istio=egress} listen on 8443, but ztunnel always connects to waypoints on HBONE, TCP 15008');
+    expect(() => np.allowWaypoint(sidecarGateway)).toThrow('test/np: allowWaypoint #1: the waypoint pods istio-egress/{istio=egress} listen on 8443, but ztunnel always connects to waypoints on HBONE, TCP 15008');
   });
 
   test.each([
-    ['an empty object', () => ({}), 'an empty object is not an egress path: it has no toEgressPathConfig() method'],
+    ['an empty object', () => ({}), 'an empty object is not an egress path: it has no toEgressPathConfig method'],
     ['a plain object', () => ({ namespace: 'istio-egress', name: 'egress-waypoint' }), 'an object with namespace, name is not an egress path'],
     ['a construct of another kind', (scope: Construct) => new Construct(scope, 'not-a-path'), 'the construct "test/not-a-path" (Construct) is not an egress path'],
   ])('M2: %s passed from JavaScript as a path gets a clear error, not "toEgressPathConfig is not a function"', (_what, make, message) => {
@@ -94,8 +94,8 @@ describe('M2: the pods of an egress waypoint can be fenced like a gateway', () =
     expect(() => new EgressGatewayNetworkPolicy(chart, 'gw', { paths: [notAPath] })).toThrow(`test/gw: paths[0]: ${message}`);
     expect(() => new EgressGatewayNetworkPolicy(chart, 'gw2', { paths: [notAPath] })).toThrow('Pass an IEgressPath');
     const np = new EgressNetworkPolicy(chart, 'np', { namespace: 'shop', dataplane: DataplaneMode.AMBIENT });
-    expect(() => np.allowWaypoint(notAPath)).toThrow(`test/np: allowWaypoint(#0): ${message}`);
-    expect(() => np.allowEgressPath(notAPath)).toThrow(`test/np: allowEgressPath(#0): ${message}`);
+    expect(() => np.allowWaypoint(notAPath)).toThrow(`test/np: allowWaypoint #0: ${message}`);
+    expect(() => np.allowEgressPath(notAPath)).toThrow(`test/np: allowEgressPath #0: ${message}`);
     expect(() => new EgressNetworkPolicy(chart, 'np2', { namespace: 'shop', waypoints: [notAPath] })).toThrow(`test/np2: waypoints[0]: ${message}`);
   });
 });

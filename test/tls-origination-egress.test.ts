@@ -357,7 +357,7 @@ describe('TlsOriginationEgress | bad input', () => {
   });
 
   test.each([
-    [OriginationTls.mutual({ credentialName: '' }), 'test/o: tls: credentialName: mutual TLS needs the client certificate: the name of a Kubernetes Secret in the gateway\'s namespace ("istio-egress") with tls.crt, tls.key and ca.crt, e.g. OriginationTls.mutual({ credentialName: "client-credential" })'],
+    [OriginationTls.mutual({ credentialName: '' }), 'test/o: tls: credentialName: mutual TLS needs the client certificate: the name of a Kubernetes Secret in the gateway\'s namespace ("istio-egress") with tls.crt, tls.key and ca.crt, e.g. OriginationTls.mutual with credentialName "client-credential"'],
     [OriginationTls.mutual({} as any), 'test/o: tls: credentialName: mutual TLS needs the client certificate'],
     [OriginationTls.mutual({ credentialName: 'Client_Cert' }), 'test/o: tls: credentialName: Invalid credentialName "Client_Cert"'],
     [

@@ -203,7 +203,7 @@ export abstract class EgressWaypointBase extends Construct implements IEgressWay
     const host = this.hostsByName.get(props.host)?.[0];
     if (!host) {
       const known = this.hostList.map((h) => `"${h.host.name}"`).join(', ') || 'none';
-      fieldError(this, `allow(${JSON.stringify(name)}).host`, `unknown host ${JSON.stringify(props.host)} (hosts: ${known}); add it with addHost() first`);
+      fieldError(this, `rule ${JSON.stringify(name)}: host`, `unknown host ${JSON.stringify(props.host)} (hosts: ${known}); add it with addHost first`);
     }
     const { host: _host, ...options } = props;
     host.allow(name, options);

@@ -196,7 +196,7 @@ export class EgressWaypointHost extends Construct {
           ? []
           : [
             `host "${this.host.name}" has no allow rule: a ServiceEntry bound to a waypoint with no ALLOW AuthorizationPolicy lets every client through; ` +
-                'add one with allow() (use WorkloadIdentity.anyInMesh() to allow every workload explicitly)',
+                'add one with the host\'s allow method (WorkloadIdentity.anyInMesh allows every workload explicitly)',
           ],
     });
 
@@ -229,7 +229,7 @@ export class EgressWaypointHost extends Construct {
    * @throws if an identity, port, method or path is invalid, or methods/paths are used on a non-HTTP port
    */
   public allow(name: string, options: WaypointAllowOptions): void {
-    const field = `allow(${JSON.stringify(name)})`;
+    const field = `rule ${JSON.stringify(name)}`;
     inField(this, field, () => validateDnsLabel(name, 'rule name'));
     if (this.rules.has(name)) {
       fieldError(this, field, `rule "${name}" is already defined for host "${this.host.name}"; give each rule its own name`);
@@ -331,7 +331,7 @@ export class EgressWaypointHost extends Construct {
         this,
         `ports[${i}]`,
         `wildcard host "${this.host.name}" with ${port.toString()} needs istiod started with ENABLE_WILDCARD_HOST_SERVICE_ENTRIES_FOR_TLS=true, which Istio keeps off because the waypoint then ` +
-          'routes on the SNI the client chooses (SNI spoofing, domain fronting); list the exact hosts, or enable the flag and set istiodWildcardTlsEnabled: true on the waypoint to accept the risk',
+          'routes on the SNI the client chooses (SNI spoofing, domain fronting); list the exact hosts, or enable the flag and set istiodWildcardTlsEnabled to true on the waypoint to accept the risk',
       );
     }
   }

@@ -60,7 +60,7 @@ export function addAllowRule(
   name: string,
   options: WaypointAllowOptions,
 ): { policy: ApiObject; identities: WorkloadIdentity[] } {
-  const field = `allow(${JSON.stringify(name)})`;
+  const field = `rule ${JSON.stringify(name)}`;
   const identities = (options.identities ?? []).map((id, i) => inField(host, `${field}.identities[${i}]`, () => requirePresent(id, 'an identity')));
   const from = inField(host, `${field}.identities`, () => authorizationSources(identities, host.waypoint.mesh));
   const ports = rulePorts(host, field, options.ports);

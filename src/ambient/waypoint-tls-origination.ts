@@ -11,7 +11,7 @@ import { OriginationTls } from '../core/origination-tls';
  */
 export function validateWaypointTls(host: EgressWaypointHost, tls: OriginationTls): OriginationTls {
   if (!(tls instanceof OriginationTls)) {
-    fieldError(host, 'tlsOrigination', 'expected an OriginationTls, e.g. OriginationTls.simple()');
+    fieldError(host, 'tlsOrigination', 'expected an OriginationTls, e.g. from OriginationTls.simple');
   }
   const namespace = host.waypoint.namespace;
   if (tls.presentsClientCertificate) {
@@ -21,7 +21,7 @@ export function validateWaypointTls(host: EgressWaypointHost, tls: OriginationTl
       `${tls} cannot be originated at a waypoint: Istio reads the client certificate Secret (credentialName) from the waypoint's namespace ("${namespace}"), ` +
         'and istiod hands its private key only to a proxy whose service account may read the Secrets there, which Istio does not grant the waypoints it deploys ' +
         '(granting it would let every namespace bound to the waypoint make it present the certificate); originate mutual TLS at an egress gateway ' +
-        '(TlsOriginationEgress with OriginationTls.mutual), or verify the server only with OriginationTls.simple()',
+        '(TlsOriginationEgress with OriginationTls.mutual), or verify the server only with OriginationTls.simple',
     );
   }
   inField(host, 'tlsOrigination', () => tls._validate({ namespace, kind: 'waypoint' }));

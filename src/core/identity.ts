@@ -117,7 +117,7 @@ export function authorizationSources(
   mesh: MeshSettings,
 ): Array<{ source: { principals?: string[]; namespaces?: string[] } }> {
   if (identities.length === 0) {
-    throw new Error('at least one identity is required; use WorkloadIdentity.anyInMesh() to allow every in-mesh workload');
+    throw new Error('at least one identity is required; use WorkloadIdentity.anyInMesh to allow every in-mesh workload');
   }
   if (identities.some((i) => i.isAnyInMesh)) {
     return [{ source: { principals: ['*'] } }];

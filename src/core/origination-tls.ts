@@ -238,7 +238,7 @@ export class OriginationTls {
       if (typeof this.reason !== 'string' || this.reason.trim().length === 0) {
         throw new Error(
           'reason: insecureWithoutVerification needs a reason (why the server certificate cannot be verified); ' +
-            'prefer OriginationTls.simple({ ca: TrustedCa.fromSecret("...") }) with the server\'s CA',
+            'prefer OriginationTls.simple with a ca from TrustedCa.fromSecret (the server\'s CA)',
         );
       }
       return;
@@ -247,7 +247,7 @@ export class OriginationTls {
       if (this.credentialName === undefined || this.credentialName === null || this.credentialName === '') {
         throw new Error(
           `credentialName: mutual TLS needs the client certificate: the name of a Kubernetes Secret in the ${proxy.kind}'s namespace ("${proxy.namespace}") ` +
-            'with tls.crt, tls.key and ca.crt, e.g. OriginationTls.mutual({ credentialName: "client-credential" })',
+            'with tls.crt, tls.key and ca.crt, e.g. OriginationTls.mutual with credentialName "client-credential"',
         );
       }
       prefixed('credentialName', () => validateDnsSubdomain(this.credentialName!, 'credentialName'));

@@ -174,8 +174,8 @@ export function resolveDns(scope: IConstruct, resolvers: DnsResolver[] | undefin
       scope,
       'dns',
       'an empty list leaves the pods without DNS: every name lookup (the application\'s and the Istio proxy\'s) would fail. ' +
-        'Omit dns for the cluster DNS pods, list your resolvers (e.g. DnsResolver.ipAddresses(["169.254.20.10/32"]) for NodeLocal DNSCache), ' +
-        'or acknowledge with [DnsResolver.none("<why the pods need no DNS>")]',
+        'Omit dns for the cluster DNS pods, list your resolvers (e.g. DnsResolver.ipAddresses with 169.254.20.10/32 for NodeLocal DNSCache), ' +
+        'or acknowledge it with DnsResolver.none and the reason why the pods need no DNS',
     );
   }
   const resolved = list.map((resolver, i): ResolvedDns => {
@@ -183,7 +183,7 @@ export function resolveDns(scope: IConstruct, resolvers: DnsResolver[] | undefin
     const r = inField(scope, field, () => requirePresent(resolver, 'a DNS resolver'));
     if (r.isNone) {
       if (!isOneLine(r.noDnsReason)) {
-        fieldError(scope, field, 'DnsResolver.none() needs a reason on one line (why the pods need no DNS); it is recorded on the NetworkPolicy');
+        fieldError(scope, field, 'DnsResolver.none needs a reason on one line (why the pods need no DNS); it is recorded on the NetworkPolicy');
       }
       return { port: r.port, noDnsReason: r.noDnsReason!.trim() };
     }
@@ -201,7 +201,7 @@ export function resolveDns(scope: IConstruct, resolvers: DnsResolver[] | undefin
     return { port, namespace, podLabels };
   });
   if (resolved.length > 1 && resolved.some((r) => r.noDnsReason !== undefined)) {
-    fieldError(scope, 'dns', 'DnsResolver.none() means no DNS at all and cannot be combined with resolvers; use one or the other');
+    fieldError(scope, 'dns', 'DnsResolver.none means no DNS at all and cannot be combined with resolvers; use one or the other');
   }
   checkPublicTotal(scope, resolved);
   return resolved;

@@ -255,8 +255,8 @@ export class EgressGatewayNetworkPolicy extends Construct {
         ...duplicateNameProblems(this, ApiObject.of(this.networkPolicy), this.namespace, this.name),
         ...(this.restrictIngress && this.clientPolicies.length === 0 && this.clientNamespaceCount === 0
           ? [
-            'restrictIngress: no client may connect to the gateway, so it would forward nothing; call allowClient(egressNetworkPolicy) or ' +
-                'allowClientNamespace("<namespace>"), or set restrictIngress: false',
+            'restrictIngress: no client may connect to the gateway, so it would forward nothing; add one with allowClient (an EgressNetworkPolicy) or ' +
+                'allowClientNamespace (a namespace), or set restrictIngress to false',
           ]
           : []),
         ...this.clientPolicies.flatMap((client) => this.clientProblems(client)),
@@ -277,7 +277,7 @@ export class EgressGatewayNetworkPolicy extends Construct {
    * synthesis. Adding a client again does nothing.
    */
   public allowClient(client: EgressNetworkPolicy): void {
-    const field = `allowClient(#${this.clientCount++})`;
+    const field = `allowClient #${this.clientCount++}`;
     const policy = inField(this, field, () => requirePresent(client, 'a client EgressNetworkPolicy'));
     this.requireRestrictIngress(field);
     if (this.clientPolicies.includes(policy)) {
@@ -303,7 +303,7 @@ export class EgressGatewayNetworkPolicy extends Construct {
    * @param namespace the clients' namespace
    */
   public allowClientNamespace(namespace: string): void {
-    const field = `allowClientNamespace(#${this.clientCount++})`;
+    const field = `allowClientNamespace #${this.clientCount++}`;
     const ns = inField(this, field, () => validateDnsLabel(namespace, 'namespace'));
     this.requireRestrictIngress(field);
     this.clientNamespaceCount++;
@@ -318,7 +318,7 @@ export class EgressGatewayNetworkPolicy extends Construct {
    * @param podLabels labels of the scraper pods; every pod of the namespace when omitted
    */
   public allowMetricsScraping(namespace: string, podLabels?: { [key: string]: string }): void {
-    const field = `allowMetricsScraping(#${this.clientCount++})`;
+    const field = `allowMetricsScraping #${this.clientCount++}`;
     const ns = inField(this, field, () => validateDnsLabel(namespace, 'namespace'));
     const labels =
       podLabels === undefined
@@ -335,7 +335,7 @@ export class EgressGatewayNetworkPolicy extends Construct {
       fieldError(
         this,
         field,
-        'restrictIngress is false, so ingress to the gateway is not restricted by this policy and an allow rule would restrict it; set restrictIngress: true (the default) to list the clients',
+        'restrictIngress is false, so ingress to the gateway is not restricted by this policy and an allow rule would restrict it; set restrictIngress to true (the default) to list the clients',
       );
     }
   }
@@ -365,7 +365,7 @@ export class EgressGatewayNetworkPolicy extends Construct {
     if (allowed.length === 0) {
       return [
         `allowClient: "${client.node.path}" (${client.namespace}/${client.name}) does not allow its pods to reach this gateway, so they cannot connect; ` +
-          'call allowEgressPath(<the gateway or a construct routing through it>) on it',
+          'give it the gateway, or a construct routing through it, with its allowEgressPath method',
       ];
     }
     if (!allowed.some((p) => this.podPorts.includes(p))) {
@@ -384,7 +384,7 @@ export class EgressGatewayNetworkPolicy extends Construct {
       const field = `excludeCidrs[${i}]`;
       const range = inField(this, field, () => Cidr.parse(text));
       if (range.family === 6 && !ipv6) {
-        fieldError(this, field, `"${range}" is IPv6, but the gateway gets no IPv6 egress at all (ipv6 is false); remove it, or set ipv6: true`);
+        fieldError(this, field, `"${range}" is IPv6, but the gateway gets no IPv6 egress at all (ipv6 is false); remove it, or set ipv6 to true`);
       }
       if (range.prefix === 0) {
         fieldError(this, field, `"${range}" excludes every address: the gateway could reach nothing. List the ranges it must not reach`);

@@ -209,7 +209,7 @@ export class EgressNetworkPolicy extends Construct {
    * it has no pod port, or it cannot be used in ambient mode
    */
   public allowEgressPath(path: IEgressPath): void {
-    this.addPath(path, `allowEgressPath(#${this.pathCount})`);
+    this.addPath(path, `allowEgressPath #${this.pathCount}`);
   }
 
   /**
@@ -222,7 +222,7 @@ export class EgressNetworkPolicy extends Construct {
    * include HBONE (15008)
    */
   public allowWaypoint(waypoint: IEgressPath): void {
-    this.addWaypoint(waypoint, `allowWaypoint(#${this.waypointCount})`);
+    this.addWaypoint(waypoint, `allowWaypoint #${this.waypointCount}`);
   }
 
   /**
@@ -278,7 +278,7 @@ export class EgressNetworkPolicy extends Construct {
       if (!t.hbone) {
         throw new Error(
           `the waypoint pods ${t.namespace}/${labelText(t.podLabels)} listen on ${t.podPorts.join(', ')}, but ztunnel always connects to waypoints on HBONE, TCP ${HBONE_PORT}; ` +
-            `a lock-down without TCP ${HBONE_PORT} to the waypoint pods cuts ambient egress off. Fix the waypoint's toEgressPathConfig() (podPorts: [${HBONE_PORT}])`,
+            `a lock-down without TCP ${HBONE_PORT} to the waypoint pods cuts ambient egress off. Make the waypoint's egress path (toEgressPathConfig) list pod port ${HBONE_PORT}`,
         );
       }
       return t;

@@ -28,8 +28,8 @@ export function egressPathTarget(path: IEgressPath, what: string): EgressPathTar
   }
   if (typeof (path as any).toEgressPathConfig !== 'function') {
     throw new Error(
-      `${describe(path)} is not an egress path: it has no toEgressPathConfig() method. ` +
-        'Pass an IEgressPath: a WildcardEgressGateway, TlsOriginationEgress, EgressGateway, AmbientEgressWaypoint, or an object whose toEgressPathConfig() returns the proxy pods and ports',
+      `${describe(path)} is not an egress path: it has no toEgressPathConfig method. ` +
+        'Pass an IEgressPath: a WildcardEgressGateway, TlsOriginationEgress, EgressGateway, AmbientEgressWaypoint, or an object whose toEgressPathConfig method returns the proxy pods and ports',
     );
   }
   return validatePathConfig(path.toEgressPathConfig());
@@ -37,7 +37,7 @@ export function egressPathTarget(path: IEgressPath, what: string): EgressPathTar
 
 function validatePathConfig(config: EgressPathConfig): EgressPathTarget {
   if (config === undefined || config === null) {
-    throw new Error('toEgressPathConfig() returned nothing; it must name the namespace, pod labels and pod ports of the proxy pods');
+    throw new Error('toEgressPathConfig returned nothing; it must name the namespace, pod labels and pod ports of the proxy pods');
   }
   const namespace = validateDnsLabel(config.namespace, 'namespace');
   if (hasNoLabels(config.podLabels)) {

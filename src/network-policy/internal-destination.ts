@@ -61,7 +61,7 @@ function resolveOne(
     fieldError(scope, `${field}.reason`, 'write the reason on one line');
   }
   if (cidr.family === 6 && !ipv6) {
-    fieldError(scope, `${field}.cidr`, `"${cidr}" is IPv6, but the gateway gets no IPv6 egress (ipv6 is false); set ipv6: true first`);
+    fieldError(scope, `${field}.cidr`, `"${cidr}" is IPv6, but the gateway gets no IPv6 egress (ipv6 is false); set ipv6 to true first`);
   }
   if (!excluded.some((r) => r.contains(cidr))) {
     fieldError(
