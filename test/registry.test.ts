@@ -1,6 +1,6 @@
 import { ApiObject, App, Chart, Testing } from 'cdk8s';
 import * as fc from 'fast-check';
-import { EgressGateway, EgressPort, TlsOriginationEgress, WildcardEgressGateway, WorkloadIdentity } from '../src';
+import { AmbientEgressWaypoint, EgressGateway, EgressPort, TlsOriginationEgress, WildcardEgressGateway, WorkloadIdentity } from '../src';
 import { synthValid } from './schema';
 
 /** The scenarios of issue #11: constructs a platform team combines in one app. */
@@ -85,6 +85,48 @@ describe('MeshRegistry | one model of the mesh per app', () => {
     new WildcardEgressGateway(chart, 'wd', { gateway: a, name: 'wd', hosts: ['*.b.example.com'], allowFrom: teamA, ports: [9443] });
     // HTTP on port 80 (TLS origination) beside TLS on 443 (wildcard) for an overlapping host: different ports
     new TlsOriginationEgress(chart, 'o', { gateway: a, name: 'o', hosts: ['www.example.com'], allowFrom: teamA });
+    expect(() => synthValid(chart)).not.toThrow();
+  });
+
+  test('fails when the same host is routed from sidecars (TLS) and bound to a waypoint (HTTP), both seen by every namespace', () => {
+    const chart = Testing.chart();
+    new WildcardEgressGateway(chart, 'sidecar', { hosts: ['api.example.com'] });
+    const waypoint = new AmbientEgressWaypoint(chart, 'waypoint', { namespace: 'egress-waypoint' });
+    expect(() => waypoint.addHost('api.example.com', { ports: [EgressPort.http(80)] })).toThrow(
+      'test/waypoint/api-example-com: host: host "api.example.com" is already claimed by "test/sidecar" (SNI forwarder "wildcard-egress" at gateway istio-egress/egress-gateway), ' +
+        'and every namespace would see both; Istio would use one ServiceEntry and silently ignore the other',
+    );
+  });
+
+  test('fails at synth when a wildcard on one waypoint covers a host of another waypoint with other rules', () => {
+    const chart = Testing.chart();
+    const a = new AmbientEgressWaypoint(chart, 'a', { namespace: 'egress-a' });
+    const b = new AmbientEgressWaypoint(chart, 'b', { namespace: 'egress-b' });
+    a.addHost('*.example.com', { ports: [EgressPort.http(80)] }).allow('everyone', { identities: [WorkloadIdentity.anyInMesh()], methods: ['GET'] });
+    b.addHost('api.example.com', { ports: [EgressPort.http(80)] }).allow('admin', { identities: [WorkloadIdentity.serviceAccount('default', 'admin')] });
+    expect(() => synthValid(chart)).toThrow(
+      'host "api.example.com" overlaps "*.example.com" of "test/a" (waypoint egress-a/egress-waypoint) on port 80, seen by every namespace, with other rules or visibility: ' +
+        'traffic for "api.example.com" could pass under the rules of "*.example.com"',
+    );
+  });
+
+  test('fails at synth when the same waypoint, defined here and imported with fromAttributes, gets overlapping hosts with other rules', () => {
+    const chart = Testing.chart();
+    const defined = new AmbientEgressWaypoint(chart, 'defined', { namespace: 'egress' });
+    const imported = AmbientEgressWaypoint.fromAttributes(chart, 'imported', { namespace: 'egress', name: 'egress-waypoint' });
+    defined.addHost('*.example.com', { ports: [EgressPort.http(80)] }).allow('all', { identities: [WorkloadIdentity.anyInMesh()] });
+    imported.addHost('api.example.com', { ports: [EgressPort.http(80)] }).allow('team-a', { identities: [WorkloadIdentity.allInNamespace('team-a')] });
+    expect(() => synthValid(chart)).toThrow('traffic for "api.example.com" could pass under the rules of "*.example.com"');
+  });
+
+  test('overlapping waypoint hosts with the same rules stand (the rules are compared once they are complete)', () => {
+    const chart = Testing.chart();
+    const a = new AmbientEgressWaypoint(chart, 'a', { namespace: 'egress-a' });
+    const b = new AmbientEgressWaypoint(chart, 'b', { namespace: 'egress-b' });
+    const wide = a.addHost('*.example.com', { ports: [EgressPort.http(80)] });
+    const narrow = b.addHost('api.example.com', { ports: [EgressPort.http(80)] });
+    narrow.allow('team-a', { identities: [WorkloadIdentity.allInNamespace('team-a')] });
+    wide.allow('team-a', { identities: [WorkloadIdentity.allInNamespace('team-a')] });
     expect(() => synthValid(chart)).not.toThrow();
   });
 

@@ -9,6 +9,7 @@ import { IstioVersion } from '../core/istio-version';
 import { MeshSettings } from '../core/mesh';
 import { dnsLabelName } from '../core/names';
 import { cpuUtilizationMetrics, EgressGatewayAutoscaling, resourceAmounts, validateScaling, WorkloadScaling } from '../core/workload-scaling';
+import { MeshRegistry } from '../core/registry';
 
 const k8s = plus.k8s;
 
@@ -208,6 +209,7 @@ export class AmbientEgressWaypoint extends EgressWaypointBase {
 
   public constructor(scope: Construct, id: string, props: AmbientEgressWaypointProps = {}) {
     super(scope, id);
+    MeshRegistry.of(this).register('%s', this);
     this.mesh = props.mesh ?? MeshSettings.defaults();
     this.istioVersion = props.istioVersion ?? IstioVersion.V1_30;
     this.istiodWildcardTlsEnabled = props.istiodWildcardTlsEnabled ?? false;

@@ -10,6 +10,7 @@ import { WorkloadIdentity } from '../core/identity';
 import { IstioVersion } from '../core/istio-version';
 import { MeshSettings } from '../core/mesh';
 import { rejectReservedNamespace } from '../core/namespaces';
+import { EgressMode, MeshRegistry } from '../core/registry';
 
 /**
  * An ambient-mode egress waypoint: the Envoy proxy that traffic to registered external hosts passes through, where
@@ -139,7 +140,6 @@ export abstract class EgressWaypointBase extends Construct implements IEgressWay
   private readonly hostByServiceEntryName = new Map<string, EgressWaypointHost>();
   /** For each proper suffix of a host's domain (`a.com` and `com` for `x.a.com` or `*.x.a.com`), the hosts under it. */
   private readonly hostsUnderSuffix = new Map<string, EgressWaypointHost[]>();
-  private readonly resourceNames = new Map<string, string>();
 
   /** Labels of the waypoint pods: `gateway.networking.k8s.io/gateway-name: <name>`. */
   public get selectorLabels(): { [key: string]: string } {
@@ -244,6 +244,20 @@ export abstract class EgressWaypointBase extends Construct implements IEgressWay
         }
       }
     }
+    // Across the app: a host of another waypoint or a sidecar construct that overlaps this one (ztunnel ignores
+    // exportTo, so every namespace sees an ambient host). Rules are compared at synth, once allow() has run.
+    inField(host, 'host', () =>
+      MeshRegistry.of(this).claimHost(this, {
+        host: host.host,
+        mode: EgressMode.AMBIENT,
+        ports: host.ports.map((p) => ({ number: p.number, protocol: p.protocol })),
+        namespace: host.namespace,
+        exportTo: ['*'],
+        rules: '',
+        finalRules: () => host._rulesKey(),
+        via: `waypoint ${this.namespace}/${this.name}`,
+      }),
+    );
     this.hostList.push(host);
     addToList(this.hostsByName, host.host.name, host);
     if (!this.hostByServiceEntryName.has(host.serviceEntryName)) {
@@ -275,17 +289,12 @@ export abstract class EgressWaypointBase extends Construct implements IEgressWay
   }
 
   /**
-   * Claims a resource name in a namespace, failing if another resource of the waypoint has it.
+   * Claims a resource name in a namespace in the app's registry, failing if another construct of the app has it.
    *
    * @internal
    */
   public _claimName(scope: IConstruct, field: string, kind: string, namespace: string, name: string): void {
-    const key = `${kind}/${namespace}/${name}`;
-    const owner = this.resourceNames.get(key);
-    if (owner !== undefined) {
-      fieldError(scope, field, `${kind} name "${namespace}/${name}" is already used by ${owner}; choose another name`);
-    }
-    this.resourceNames.set(key, scope.node.path);
+    inField(scope, field, () => MeshRegistry.of(this).claimObjectName(scope, kind, namespace, name));
   }
 
   /**
@@ -358,6 +367,7 @@ export class ImportedEgressWaypoint extends EgressWaypointBase {
 
   public constructor(scope: Construct, id: string, attrs: EgressWaypointAttributes) {
     super(scope, id);
+    MeshRegistry.of(this).register('%s', this);
     this.mesh = attrs.mesh ?? MeshSettings.defaults();
     this.istioVersion = attrs.istioVersion ?? IstioVersion.V1_30;
     this.istiodWildcardTlsEnabled = attrs.istiodWildcardTlsEnabled ?? false;

@@ -13,6 +13,7 @@ import { IstioVersion } from '../core/istio-version';
 import { dnsLabelName, hostToDnsLabel } from '../core/names';
 import { OriginationTls } from '../core/origination-tls';
 import { EgressPort, Protocol, validateUniquePorts } from '../core/port';
+import { MeshRegistry } from '../core/registry';
 
 /** Protocols Istio accepts on a DYNAMIC_DNS ServiceEntry in its newest release (validation.go). */
 const DYNAMIC_DNS_PROTOCOLS = [Protocol.HTTP, Protocol.TLS, Protocol.GRPC, Protocol.HTTP2];
@@ -161,9 +162,11 @@ export class EgressWaypointHost extends Construct {
 
   private readonly rules = new Map<string, WorkloadIdentity[]>();
   private readonly policies: ApiObject[] = [];
+  private readonly ruleKeys: string[] = [];
 
   public constructor(scope: Construct, id: string, props: EgressWaypointHostProps) {
     super(scope, id);
+    MeshRegistry.of(this).register('%s', this);
     this.waypoint = props.waypoint;
     this.host = inField(this, 'host', () => ExternalHost.of(props.host));
     this.serviceEntryName = props.name === undefined ? hostResourceName(this.host) : inField(this, 'name', () => validateDnsLabel(props.name!, 'ServiceEntry name'));
@@ -234,9 +237,20 @@ export class EgressWaypointHost extends Construct {
     if (this.rules.has(name)) {
       fieldError(this, field, `rule "${name}" is already defined for host "${this.host.name}"; give each rule its own name`);
     }
-    const { policy, identities } = addAllowRule(this, name, options);
+    const { policy, identities, key } = addAllowRule(this, name, options);
     this.rules.set(name, identities);
     this.policies.push(policy);
+    this.ruleKeys.push(key);
+  }
+
+  /**
+   * A canonical text of this host's rules (who, ports, methods, paths), whatever their names and order, for the
+   * app-wide registry to compare overlapping hosts.
+   *
+   * @internal
+   */
+  public _rulesKey(): string {
+    return [...this.ruleKeys].sort().join('|');
   }
 
   private validateResolution(given: WaypointHostResolution | undefined): WaypointHostResolution {

@@ -59,7 +59,7 @@ export function addAllowRule(
   host: EgressWaypointHost,
   name: string,
   options: WaypointAllowOptions,
-): { policy: ApiObject; identities: WorkloadIdentity[] } {
+): { policy: ApiObject; identities: WorkloadIdentity[]; key: string } {
   const field = `rule ${JSON.stringify(name)}`;
   const identities = (options.identities ?? []).map((id, i) => inField(host, `${field}.identities[${i}]`, () => requirePresent(id, 'an identity')));
   const from = inField(host, `${field}.identities`, () => authorizationSources(identities, host.waypoint.mesh));
@@ -90,7 +90,7 @@ export function addAllowRule(
       rules: Lazy.any({ produce: () => renderRules(host, rule) }) as unknown as AuthorizationPolicySpecRules[],
     },
   });
-  return { policy, identities };
+  return { policy, identities, key: JSON.stringify(rule) };
 }
 
 interface RuleParts {

@@ -1,8 +1,6 @@
-import { ApiObject } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { addDnsRules, dnsAnnotations, DnsResolver, resolveDns } from './dns-resolver';
-import { duplicateNameProblems } from './duplicate-names';
 import { EgressNetworkPolicy } from './egress-network-policy';
 import { egressPathTarget } from './egress-path-target';
 import { INTERNAL_DESTINATIONS_ANNOTATION, InternalDestination, resolveInternalDestinations } from './internal-destination';
@@ -15,6 +13,7 @@ import { fieldError, inField, requirePresent } from '../core/errors';
 import { WorkloadSelector } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
 import { validatePortNumber } from '../core/port';
+import { MeshRegistry } from '../core/registry';
 
 /** Istio proxy metrics: merged application + Envoy metrics (15020) and Envoy's own Prometheus endpoint (15090). */
 const METRICS_PORTS = [15020, 15090];
@@ -174,6 +173,7 @@ export class EgressGatewayNetworkPolicy extends Construct {
 
   public constructor(scope: Construct, id: string, props: EgressGatewayNetworkPolicyProps) {
     super(scope, id);
+    MeshRegistry.of(this).register('%s', this);
     if (props === undefined || props === null || !Array.isArray(props.paths) || props.paths.length === 0) {
       fieldError(this, 'paths', 'at least one egress path is required: the gateway, or a construct routing through it (e.g. paths: [wildcardEgressGateway])');
     }
@@ -252,7 +252,6 @@ export class EgressGatewayNetworkPolicy extends Construct {
 
     this.node.addValidation({
       validate: () => [
-        ...duplicateNameProblems(this, ApiObject.of(this.networkPolicy), this.namespace, this.name),
         ...(this.restrictIngress && this.clientPolicies.length === 0 && this.clientNamespaceCount === 0
           ? [
             'restrictIngress: no client may connect to the gateway, so it would forward nothing; add one with allowClient (an EgressNetworkPolicy) or ' +

@@ -1,9 +1,7 @@
-import { ApiObject } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DataplaneMode } from './dataplane-mode';
 import { addDnsRules, dnsAnnotations, DnsResolver, resolveDns } from './dns-resolver';
-import { duplicateNameProblems } from './duplicate-names';
 import { egressPathTarget } from './egress-path-target';
 import { addIstiodRule, labelText, listProp, peerKey, PodPeers, POLICY_LABELS, selectorLabels } from './peers';
 import { validateDnsLabel } from '../core/dns';
@@ -11,6 +9,7 @@ import { HBONE_PORT, IEgressPath } from '../core/egress-path';
 import { fieldError, inField } from '../core/errors';
 import { WorkloadSelector } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
+import { MeshRegistry } from '../core/registry';
 
 /**
  * Properties of an EgressNetworkPolicy.
@@ -146,6 +145,7 @@ export class EgressNetworkPolicy extends Construct {
 
   public constructor(scope: Construct, id: string, props: EgressNetworkPolicyProps) {
     super(scope, id);
+    MeshRegistry.of(this).register('%s', this);
     if (props === undefined || props === null) {
       fieldError(this, 'props', 'the namespace of the pods to lock down is required, e.g. { namespace: "shop" }');
     }
@@ -187,7 +187,6 @@ export class EgressNetworkPolicy extends Construct {
     const waypoints = inField(this, 'waypoints', () => listProp(props.waypoints, 'waypoints (IEgressPath)'));
     paths.forEach((path, i) => this.addPath(path, `egressPaths[${i}]`));
     waypoints.forEach((waypoint, i) => this.addWaypoint(waypoint, `waypoints[${i}]`));
-    this.node.addValidation({ validate: () => duplicateNameProblems(this, ApiObject.of(this.networkPolicy), this.namespace, this.name) });
   }
 
   /**
