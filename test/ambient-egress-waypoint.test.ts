@@ -283,7 +283,7 @@ describe('AmbientEgressWaypoint | cross-namespace, wildcard and scaling', () => 
     host.allow('checkout', { identities: [SHOP] });
     const objects = synthValid(chart);
     expect(byKind(objects, 'AuthorizationPolicy')[0].metadata.namespace).toBe('shop');
-    expect(one(objects, 'DestinationRule').metadata).toEqual({ name: 'payments-example-com-tls', namespace: 'shop' });
+    expect(one(objects, 'DestinationRule').metadata).toEqual({ name: 'payments-example-com-tls', namespace: 'shop', labels: { 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress', 'app.kubernetes.io/part-of': 'egress-waypoint' } });
     expect(one(objects, 'DestinationRule').spec.exportTo).toEqual(['.', 'istio-egress']);
     expect(one(objects, 'ServiceEntry').spec.exportTo).toEqual(['.', 'istio-egress']);
   });
