@@ -186,16 +186,17 @@ export function hostRiskReason(host: ExternalHost, context: HostRiskContext): st
   if (host.isAnyHost) {
     return undefined; // `*` has its own explicit opt-in (allowAnyHost)
   }
-  return inClusterReason(host, context) ?? metadataReason(host) ?? broadWildcardReason(host);
+  // In-cluster first (`*.local` is about the cluster, not a registry), then breadth (`*.com` is about registration,
+  // not the one metadata name it happens to cover), then the metadata and address-echo names.
+  return inClusterReason(host, context) ?? broadWildcardReason(host) ?? metadataReason(host);
 }
 
 /** Names that lead into the cluster: the cluster domain, Kubernetes and private top-level domains, this proxy. */
 function inClusterReason(host: ExternalHost, context: HostRiskContext): string | undefined {
   const name = host.name;
-  for (const own of context.ownNames ?? []) {
-    if (host.matches(own) || name === own) {
-      return `"${own}" is this egress gateway's own Service: traffic to it would loop back into the gateway`;
-    }
+  const ownNames = context.ownNames ?? [];
+  if (ownNames.includes(name)) {
+    return `"${name}" is this egress gateway's own Service: traffic to it would loop back into the gateway`;
   }
   const clusterDomains = [...new Set([context.mesh.clusterDomain, ...(context.clusterDomains ?? [])])];
   for (const domain of clusterDomains) {
@@ -221,6 +222,10 @@ function inClusterReason(host: ExternalHost, context: HostRiskContext): string |
   }
   if (!host.isWildcard && labels[0] === 'localhost') {
     return `a name starting with "localhost." often resolves to the loopback address (127.0.0.1), i.e. the gateway pod itself`;
+  }
+  const coveredOwn = ownNames.find((own) => host.matches(own));
+  if (coveredOwn !== undefined) {
+    return `"${host.name}" covers "${coveredOwn}", this egress gateway's own Service: traffic to it would loop back into the gateway`;
   }
   return undefined;
 }
