@@ -221,7 +221,7 @@ function inClusterReason(host: ExternalHost, context: HostRiskContext): string |
     );
   }
   if (!host.isWildcard && labels[0] === 'localhost') {
-    return `a name starting with "localhost." often resolves to the loopback address (127.0.0.1), i.e. the gateway pod itself`;
+    return 'a name starting with "localhost." often resolves to the loopback address (127.0.0.1), i.e. the gateway pod itself';
   }
   const coveredOwn = ownNames.find((own) => host.matches(own));
   if (coveredOwn !== undefined) {

@@ -16,7 +16,7 @@ import { MeshSettings } from './mesh';
  */
 export function reservedNamespaceReason(namespace: string, mesh: MeshSettings): string | undefined {
   if (namespace === mesh.rootNamespace) {
-    return `it is Istio's root namespace, where selector-scoped Istio policy applies to matching pods of every namespace`;
+    return 'it is Istio\'s root namespace, where selector-scoped Istio policy applies to matching pods of every namespace';
   }
   if (namespace === mesh.istiodNamespace) {
     return "it is istiod's namespace, whose Secrets hold the mesh CA";

@@ -680,7 +680,9 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       if (o.namespace !== this.namespace) {
         continue;
       }
-      const clash = o.fixedNames.includes(resourceName) ? resourceName : [...o.entries.values()].find((e) => e.resourceName === resourceName)?.resourceName;
+      const clash = o.fixedNames.includes(resourceName)
+        ? resourceName
+        : [...o.entries.values()].find((e) => e.resourceName === resourceName)?.resourceName;
       if (clash !== undefined) {
         throw new Error(
           `host "${host}" would get the resource name "${resourceName}", already used by the TLS origination "${o.node.path}"; give this construct another name`,
