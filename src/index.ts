@@ -1,5 +1,5 @@
 // Public API. Only re-exports: each concept has one home in its own file.
-export { ExternalHost, ExternalHostOptions, HostSet } from './core/host';
+export { ExternalHost, ExternalHostOptions, HostExemption, HostSet } from './core/host';
 export { EgressPort, EgressPortOptions, EgressPortProps, Protocol } from './core/port';
 export { WorkloadIdentity, WorkloadSelector } from './core/identity';
 export { MeshSettings, MeshSettingsProps } from './core/mesh';

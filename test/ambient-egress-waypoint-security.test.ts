@@ -240,7 +240,7 @@ describe('M1: the waypoint namespace is not bound to the waypoint wholesale', ()
     const objects = synthValid(chart);
     const ns = objects.filter((o) => o.kind === 'Namespace');
     expect(ns).toHaveLength(1);
-    expect(ns[0].metadata.labels).toEqual({ 'istio.io/dataplane-mode': 'ambient' });
+    expect(ns[0].metadata.labels).toEqual({ 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress', 'app.kubernetes.io/part-of': 'egress-gateway', 'istio.io/dataplane-mode': 'ambient' });
     expect(objects.filter((o) => o.metadata.labels?.['istio.io/use-waypoint']).map((o) => o.kind)).toEqual(['ServiceEntry']);
   });
 
@@ -350,8 +350,9 @@ describe('#11 item 4: hosts on an imported waypoint, stable ids and escape hatch
       'ServiceEntry/shop/pay-example-com',
       'AuthorizationPolicy/shop/pay-example-com-checkout',
     ]);
-    expect(objects[0].metadata.labels).toEqual({ 'istio.io/use-waypoint': 'waypoint' });
-    expect(objects[2].metadata.labels).toEqual({ 'istio.io/use-waypoint': 'waypoint', 'istio.io/use-waypoint-namespace': 'egress' });
+    expect(objects[0].metadata.labels).toMatchObject({ 'istio.io/use-waypoint': 'waypoint' });
+    expect(objects[0].metadata.labels['istio.io/use-waypoint-namespace']).toBeUndefined();
+    expect(objects[2].metadata.labels).toMatchObject({ 'istio.io/use-waypoint': 'waypoint', 'istio.io/use-waypoint-namespace': 'egress' });
     expect(existing.hosts.map((h) => h.host.name)).toEqual(['api.example.com', 'pay.example.com']);
   });
 

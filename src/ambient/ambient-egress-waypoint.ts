@@ -10,6 +10,7 @@ import { MeshSettings } from '../core/mesh';
 import { dnsLabelName } from '../core/names';
 import { cpuUtilizationMetrics, EgressGatewayAutoscaling, resourceAmounts, validateScaling, WorkloadScaling } from '../core/workload-scaling';
 import { MeshRegistry } from '../core/registry';
+import { libraryLabels } from '../core/visibility';
 
 const k8s = plus.k8s;
 
@@ -223,19 +224,19 @@ export class AmbientEgressWaypoint extends EgressWaypointBase {
 
     if (props.createNamespace ?? true) {
       this.namespaceObject = new k8s.KubeNamespace(this, 'Namespace', {
-        metadata: { name: this.namespace, labels: { [DATAPLANE_MODE]: 'ambient' } },
+        metadata: { name: this.namespace, labels: { ...libraryLabels(this.name), [DATAPLANE_MODE]: 'ambient' } },
       });
     }
 
     const parametersName = dnsLabelName([this.name, 'config']);
     this.parametersConfigMap = new k8s.KubeConfigMap(this, 'Parameters', {
-      metadata: { name: parametersName, namespace: this.namespace },
+      metadata: { name: parametersName, namespace: this.namespace, labels: libraryLabels(this.name) },
       data: this.parameters(props),
     });
 
     const sameNamespaceOnly = this.routeNamespaces.length === 1;
     this.gateway = new KubeGateway(this, 'Resource', {
-      metadata: { name: this.name, namespace: this.namespace, labels: { [WAYPOINT_FOR]: 'service' } },
+      metadata: { name: this.name, namespace: this.namespace, labels: { ...libraryLabels(this.name), [WAYPOINT_FOR]: 'service' } },
       spec: {
         gatewayClassName: 'istio-waypoint',
         listeners: [

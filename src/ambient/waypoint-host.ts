@@ -14,6 +14,7 @@ import { dnsLabelName, hostToDnsLabel } from '../core/names';
 import { OriginationTls } from '../core/origination-tls';
 import { EgressPort, Protocol, validateUniquePorts } from '../core/port';
 import { MeshRegistry } from '../core/registry';
+import { libraryLabels, exportToFor, mergeExportTo } from '../core/visibility';
 
 /** Protocols Istio accepts on a DYNAMIC_DNS ServiceEntry in its newest release (validation.go). */
 const DYNAMIC_DNS_PROTOCOLS = [Protocol.HTTP, Protocol.TLS, Protocol.GRPC, Protocol.HTTP2];
@@ -179,7 +180,7 @@ export class EgressWaypointHost extends Construct {
     this.waypoint._claimName(this, 'name', 'ServiceEntry', this.namespace, this.serviceEntryName);
 
     // Only the ServiceEntries the library generates are bound to the waypoint (never the namespace: M1).
-    const labels: { [key: string]: string } = { [USE_WAYPOINT]: this.waypoint.name };
+    const labels: { [key: string]: string } = { ...libraryLabels(this.waypoint.name), [USE_WAYPOINT]: this.waypoint.name };
     if (this.namespace !== this.waypoint.namespace) {
       labels[USE_WAYPOINT_NAMESPACE] = this.waypoint.namespace;
     }
@@ -386,21 +387,13 @@ export class EgressWaypointHost extends Construct {
 
   /** The namespaces that consume the host's DestinationRule: its own and the waypoint's. */
   private consumerNamespaces(): string[] {
-    return this.namespace === this.waypoint.namespace ? ['.'] : ['.', this.waypoint.namespace];
+    return mergeExportTo([[this.waypoint.namespace]], this.namespace);
   }
 
+  /** The ServiceEntry's namespace, the waypoint's, and those of the identities its rules allow (`*` for any). */
   private defaultExportTo(): string[] {
     const identities = [...this.rules.values()].flat();
-    if (identities.some((i) => i.isAnyInMesh)) {
-      return ['*'];
-    }
-    const others = new Set<string>();
-    for (const ns of [this.waypoint.namespace, ...identities.map((i) => i.namespace!)]) {
-      if (ns !== this.namespace) {
-        others.add(ns);
-      }
-    }
-    return ['.', ...[...others].sort()];
+    return identities.some((i) => i.isAnyInMesh) ? ['*'] : mergeExportTo([[this.waypoint.namespace], exportToFor(identities, this.namespace)], this.namespace);
   }
 }
 

@@ -4,6 +4,7 @@ import { AuthorizationPolicy, AuthorizationPolicySpecAction, AuthorizationPolicy
 import { fieldError, inField, requirePresent } from '../core/errors';
 import { authorizationSources, WorkloadIdentity } from '../core/identity';
 import { dnsLabelName } from '../core/names';
+import { libraryLabels } from '../core/visibility';
 
 /**
  * What one allow rule of a host permits. The rule becomes one AuthorizationPolicy (`action: ALLOW`) attached to the
@@ -82,7 +83,7 @@ export function addAllowRule(
 
   const rule: RuleParts = { from, ports, methods, paths };
   const policy = new AuthorizationPolicy(host, `Allow-${name}`, {
-    metadata: { name: policyName, namespace: host.namespace },
+    metadata: { name: policyName, namespace: host.namespace, labels: libraryLabels(host.waypoint.name) },
     spec: {
       targetRefs: [{ group: 'networking.istio.io', kind: 'ServiceEntry', name: host.serviceEntryName }],
       action: AuthorizationPolicySpecAction.ALLOW,

@@ -3,6 +3,7 @@ import type { EgressWaypointHost } from './waypoint-host';
 import { DestinationRule, DestinationRuleSpecTrafficPolicyTlsMode } from '../../imports/networking.istio.io';
 import { fieldError, inField } from '../core/errors';
 import { OriginationTls } from '../core/origination-tls';
+import { libraryLabels } from '../core/visibility';
 
 /**
  * Checks a TLS origination for a host of a waypoint, which reads `credentialName` Secrets from its own namespace.
@@ -37,7 +38,7 @@ export function validateWaypointTls(host: EgressWaypointHost, tls: OriginationTl
 export function addWaypointTlsOrigination(host: EgressWaypointHost, tls: OriginationTls, name: string, exportTo: string[]): ApiObject {
   host.waypoint._claimName(host, 'tlsOrigination', 'DestinationRule', host.namespace, name);
   return new DestinationRule(host, 'TlsOrigination', {
-    metadata: { name, namespace: host.namespace, annotations: tls._annotations },
+    metadata: { name, namespace: host.namespace, labels: libraryLabels(host.waypoint.name), annotations: tls._annotations },
     spec: {
       host: host.host.name,
       exportTo,

@@ -17,6 +17,33 @@ export interface ExternalHostOptions {
 }
 
 /**
+ * A host an egress construct refuses by default, accepted anyway for a recorded reason.
+ *
+ * The constructs refuse two kinds of hosts (each message names the risk):
+ * - names that lead into the cluster or to cloud metadata: anything under the cluster domain (`*.svc.cluster.local`,
+ *   `kubernetes.default.svc.cluster.local`), the gateway's own Service, names under private-use top-level domains
+ *   (`.internal`, `.local`, `.localhost`, `.svc`, `.arpa`, ...) or a namespace of the cluster (`istiod.istio-system`),
+ *   `localhost.*`, cloud metadata names (`metadata.google.internal`, `metadata.goog`), and names under DNS services
+ *   that answer with the address written in the name (`169.254.169.254.nip.io`, `*.sslip.io`);
+ * - wildcards anyone can register a name under: a wildcard with one label after `*` (`*.com`), at a public suffix
+ *   (`*.co.uk`), or covering a multi-tenant provider domain (`*.amazonaws.com`, `*.s3.amazonaws.com`,
+ *   `*.blob.core.windows.net`, `*.cloudfront.net`, `*.github.io`, `*.herokuapp.com`, `*.ngrok.io`, ...).
+ *
+ * An exemption names the host exactly as listed; the reason is written to the ServiceEntry's
+ * `cdk8s-istio-egress/host-exemptions` annotation for reviewers. An exemption for a host that is not listed, or that
+ * is not refused, fails synthesis.
+ */
+export interface HostExemption {
+  /** The host exactly as it is listed, e.g. `*.s3.amazonaws.com` or `metadata.google.internal`. */
+  readonly host: string;
+
+  /**
+   * Why the host must be reachable although the library refuses it (who decided, a ticket). Required, not empty.
+   */
+  readonly reason: string;
+}
+
+/**
  * An external (outside the mesh) host name as Istio understands it: an exact fully qualified name such as
  * `api.github.com`, or a wildcard `*.wikipedia.org` that matches every name ending in `.wikipedia.org` (any depth,
  * but not `wikipedia.org` itself).

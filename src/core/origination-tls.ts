@@ -61,8 +61,10 @@ export class TrustedCa {
   /**
    * The CA in a Kubernetes Secret (`credentialName`): key `ca.crt` (or `cacert`). Istio reads the Secret from the
    * namespace of the proxy that originates TLS, so the Secret must be in the egress gateway's (or waypoint's)
-   * namespace. `TlsOriginationEgress` lets the gateway read Secrets of its namespace (`grantCredentialAccess`);
-   * istiod serves a CA-only Secret of a waypoint's own namespace without such a grant.
+   * namespace. No RBAC is needed, so none is created: for a CA-only reference istiod asks for `<secretName>-cacert`
+   * only (`pilot/pkg/security/model/authentication.go`, `ApplyCredentialSDSToClientCommonTLSContext`) and serves
+   * CA-only Secrets of the proxy's own namespace without an authorization check (`pilot/pkg/xds/sds.go`, Istio 1.30.3
+   * lines 292-301).
    *
    * @param secretName the Secret's name
    * @param namespace the Secret's namespace, if you want it checked against the proxy's
@@ -184,7 +186,8 @@ export class OriginationTls {
   /**
    * Mutual TLS (DestinationRule `mode: MUTUAL`): the gateway also presents the client certificate from a Kubernetes
    * Secret in its namespace (`credentialName`), and verifies the server against the Secret's `ca.crt`.
-   * `TlsOriginationEgress` lets the gateway read Secrets of its namespace (`grantCredentialAccess`). Not at a
+   * `TlsOriginationEgress` lets the gateway read Secrets of its namespace (`grantCredentialAccess`, Istio's SDS
+   * Role): istiod serves a client key only to a proxy that may read the Secret. Not at a
    * waypoint: istiod serves the client key only to a proxy allowed to read Secrets, which Istio's waypoints are not.
    *
    * @see https://istio.io/latest/docs/tasks/traffic-management/egress/egress-gateway-tls-origination/#perform-mutual-tls-origination-with-an-egress-gateway
@@ -284,6 +287,18 @@ export class OriginationTls {
    */
   public get _secretName(): string | undefined {
     return this.mode === OriginationMode.MUTUAL ? this.credentialName : this.ca?._secretName;
+  }
+
+  /**
+   * Whether the proxy's service account must be allowed to read Secrets of its namespace: only for `mutual`, whose
+   * client key istiod serves after a SubjectAccessReview (`pilot/pkg/credentials/kube/secrets.go`). A CA-only Secret
+   * (`TrustedCa.fromSecret`) needs no RBAC (`pilot/pkg/xds/sds.go`: CA-only resources of the same namespace are
+   * served without authorization).
+   *
+   * @internal
+   */
+  public get _needsSecretReadAccess(): boolean {
+    return this.mode === OriginationMode.MUTUAL;
   }
 
   /**

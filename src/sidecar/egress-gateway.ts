@@ -14,6 +14,7 @@ import { EgressPathConfig, IEgressPath } from '../core/egress-path';
 import { fieldError, inField, requirePresent } from '../core/errors';
 import { WorkloadIdentity, WorkloadSelector } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
+import { rejectReservedNamespace } from '../core/namespaces';
 import { EgressPort, protocolFromPortName, validateUniquePorts } from '../core/port';
 import { MeshRegistry } from '../core/registry';
 import { libraryLabels, mergeExportTo } from '../core/visibility';
@@ -143,12 +144,22 @@ export interface GatewayClientSubset {
  */
 export interface EgressGatewayProps {
   /**
-   * Namespace of the gateway. It must exist and must not disable sidecar injection (the gateway pods are injected
-   * with Istio's `gateway` template).
+   * Namespace of the gateway: one of its own. Istio's root and istiod namespaces, `kube-system`, `kube-public` and
+   * `default` are refused. It must exist (or set `createNamespace`) and must not disable sidecar injection (the
+   * gateway pods are injected with Istio's `gateway` template).
    *
    * @default "istio-egress"
    */
   readonly namespace?: string;
+
+  /**
+   * Define the namespace too, labelled `istio-injection: enabled` so Istio's injector (default revision) injects
+   * the gateway pods, and the app applies with one `kubectl apply`. Leave it off when the namespace is managed
+   * elsewhere, or when the mesh uses revisions (label that namespace `istio.io/rev: <revision>` there).
+   *
+   * @default false
+   */
+  readonly createNamespace?: boolean;
 
   /**
    * Name of the Deployment, Service and ServiceAccount (a DNS-1123 label).
@@ -408,8 +419,8 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
  * node placement for dedicated egress nodes.
  *
  * The pods run as non-root (1337) with every capability dropped, a read-only root filesystem and no privilege
- * escalation. No RBAC is created unless a construct needs the gateway to read TLS credentials
- * (`grantCredentialAccess()`).
+ * escalation; no Kubernetes API token is mounted (`automountServiceAccountToken: false`). No RBAC is created unless
+ * a construct needs the gateway to read a client key (`grantCredentialAccess()`, for mutual TLS origination).
  *
  * Use `EgressGateway.fromAttributes` for a gateway that already exists.
  *
@@ -442,7 +453,7 @@ export class EgressGateway extends EgressGatewayBase {
     this.mesh = props.mesh ?? MeshSettings.defaults();
     this.namespace = inField(this, 'namespace', () => validateDnsLabel(props.namespace ?? 'istio-egress', 'namespace'));
     this.serviceName = inField(this, 'name', () => validateDnsLabel(props.name ?? 'egress-gateway', 'gateway name'));
-    rejectRootNamespace(this, this.namespace, this.mesh);
+    rejectReservedNamespace(this, 'namespace', this.namespace, this.mesh, 'an egress gateway');
     const instance = `${this.serviceName}.${this.namespace}`;
     if (instance.length > 63) {
       fieldError(this, 'name', `gateway name and namespace "${instance}" are ${instance.length} characters together; the pod label allows 63, shorten the name`);
@@ -458,7 +469,15 @@ export class EgressGateway extends EgressGatewayBase {
 
     const metadata = { name: this.serviceName, namespace: this.namespace, labels: this.commonLabels() };
 
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata });
+    if (props.createNamespace ?? false) {
+      new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels: { 'istio-injection': 'enabled' } } });
+    }
+
+    // No Kubernetes API token in the pods: the proxy authenticates to istiod with the projected `istio-token` volume
+    // of Istio's gateway injection template (audience istio-ca), not with the service account token, and nothing
+    // in the pod calls the Kubernetes API. Code running in the gateway (which parses internet responses) gets no
+    // API credentials.
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
 
     new k8s.KubeDeployment(this, 'Deployment', {
       metadata,
@@ -477,6 +496,7 @@ export class EgressGateway extends EgressGatewayBase {
           },
           spec: {
             serviceAccountName: this.serviceName,
+            automountServiceAccountToken: false,
             nodeSelector: props.nodeSelector && Object.keys(props.nodeSelector).length > 0 ? { ...props.nodeSelector } : undefined,
             tolerations: props.tolerations?.map((t, i) => (requirePresent(t, `tolerations[${i}]`) as any)._toKube()),
             priorityClassName: props.priorityClassName,
@@ -581,7 +601,7 @@ class ImportedEgressGateway extends EgressGatewayBase {
     this.mesh = attrs.mesh ?? MeshSettings.defaults();
     this.namespace = inField(this, 'namespace', () => validateDnsLabel(attrs.namespace, 'namespace'));
     this.serviceName = inField(this, 'serviceName', () => validateDnsLabel(attrs.serviceName, 'service name'));
-    rejectRootNamespace(this, this.namespace, this.mesh);
+    rejectReservedNamespace(this, 'namespace', this.namespace, this.mesh, 'an egress gateway');
     this.podLabels = inField(this, 'selectorLabels', () => WorkloadSelector.fromLabels(attrs.selectorLabels).labels);
     this.identity =
       attrs.serviceAccountName === undefined
@@ -596,21 +616,6 @@ class ImportedEgressGateway extends EgressGatewayBase {
 
   public grantCredentialAccess(): void {
     // The installation that created the gateway owns its RBAC (Istio's Helm chart creates the SDS Role).
-  }
-}
-
-/**
- * Istio applies selector-scoped EnvoyFilters, AuthorizationPolicies, PeerAuthentications and Telemetry placed in its
- * root namespace to matching pods of every namespace, so gateway configuration there could reach other gateways.
- */
-function rejectRootNamespace(scope: IConstruct, namespace: string, mesh: MeshSettings): void {
-  if (namespace === mesh.rootNamespace) {
-    fieldError(
-      scope,
-      'namespace',
-      `"${namespace}" is Istio's root namespace: EnvoyFilters and policies placed there with a selector apply to matching pods of every namespace. ` +
-        'Run the egress gateway in a namespace of its own (e.g. "istio-egress"), or set MeshSettings.rootNamespace if your mesh uses another root namespace',
-    );
   }
 }
 

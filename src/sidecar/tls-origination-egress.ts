@@ -1,4 +1,4 @@
-import { Chart, Lazy } from 'cdk8s';
+import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { EgressGateway, IEgressGateway } from './egress-gateway';
 import * as net from '../../imports/networking.istio.io';
@@ -6,7 +6,8 @@ import * as sec from '../../imports/security.istio.io';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
 import { fieldError, inField, requirePresent } from '../core/errors';
-import { ExternalHost, HostSet } from '../core/host';
+import { ExternalHost, HostExemption, HostSet } from '../core/host';
+import { HOST_EXEMPTIONS_ANNOTATION, HostScreen } from '../core/host-risk';
 import { authorizationSources, WorkloadIdentity } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
 import { dnsLabelName, hostToDnsLabel } from '../core/names';
@@ -18,8 +19,42 @@ import { exportToFor, identityRulesKey, libraryLabels } from '../core/visibility
 const PortTlsMode = net.DestinationRuleSpecTrafficPolicyPortLevelSettingsTlsMode;
 
 
-/** Request headers the gateway removes before a request leaves the mesh: they identify the calling workload. */
-const STRIPPED_REQUEST_HEADERS = ['x-forwarded-client-cert', 'x-forwarded-for', 'x-envoy-peer-metadata', 'x-envoy-peer-metadata-id'];
+/**
+ * Request headers the gateway removes before a request leaves the mesh, because they identify the calling workload:
+ * - `x-forwarded-client-cert`: the caller's certificate and SPIFFE ID (Istio gateways `SANITIZE_SET` it,
+ *   `pilot/pkg/networking/core/gateway.go` `buildGatewayConnectionManager`);
+ * - `x-forwarded-for` and `x-envoy-external-address`: the caller's pod IP. Istio gateways use the remote address and
+ *   configure no internal networks (ENABLE_HCM_INTERNAL_NETWORKS is off), so Envoy treats every request as an edge
+ *   request and sets both (`source/common/http/conn_manager_utility.cc` `mutateRequestHeaders`);
+ * - `x-envoy-peer-metadata`, `x-envoy-peer-metadata-id`: the caller's workload name, namespace and labels (Istio's
+ *   metadata exchange).
+ *
+ * Kept on purpose: `x-request-id` (Envoy generates a new one for every edge request, so it links the request to the
+ * gateway's access log line and to nothing inside) and trace context headers (`traceparent`, `b3`, `x-b3-*`): they
+ * carry random trace and span IDs, no identity, and with tracing on the gateway's own tracer writes them into the
+ * upstream request after the route's header rules, so a route could not remove them reliably.
+ */
+const STRIPPED_REQUEST_HEADERS = [
+  'x-forwarded-client-cert',
+  'x-forwarded-for',
+  'x-envoy-external-address',
+  'x-envoy-peer-metadata',
+  'x-envoy-peer-metadata-id',
+];
+
+/**
+ * The c-ares settings of the origination clusters: Istio's own (`udp_max_queries`, PILOT_DNS_CARES_UDP_MAX_QUERIES
+ * default 100, `pilot/pkg/networking/core/cluster_builder.go`) plus `no_default_search_domain`, so each host is
+ * resolved exactly as given, never through the gateway pod's search path.
+ */
+const CARES_NO_SEARCH = {
+  name: 'envoy.network.dns_resolver.cares',
+  typed_config: {
+    '@type': 'type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig',
+    'dns_resolver_options': { no_default_search_domain: true },
+    'udp_max_queries': 100,
+  },
+};
 
 /**
  * Properties of a TlsOriginationEgress.
@@ -103,6 +138,14 @@ export interface TlsOriginationEgressProps {
    * @default - the gateway's settings
    */
   readonly mesh?: MeshSettings;
+
+  /**
+   * Hosts the construct refuses by default (in-cluster and cloud metadata names: see `HostExemption`), accepted
+   * anyway for the reason given, which is recorded on the ServiceEntry.
+   *
+   * @default - none: a refused host fails synthesis
+   */
+  readonly hostExemptions?: HostExemption[];
 }
 
 /**
@@ -138,8 +181,10 @@ interface HostEntry {
  *
  * Resources (in the gateway's namespace; `<name>` defaults to `tls-origination`, `<host>` is the host with dots as
  * dashes, e.g. `edition-cnn-com`; names longer than 63 characters end in a hash):
- * - ServiceEntry `<name>`: the hosts, ports `http-80` (HTTP) and `https-443` (HTTPS), `resolution: DNS`,
- *   `location: MESH_EXTERNAL`; exported to the allowed namespaces.
+ * - ServiceEntry `<name>`: the hosts on port `http-80` (HTTP) only, `resolution: DNS`, `location: MESH_EXTERNAL`;
+ *   exported to the allowed namespaces only (not `.`), so the gateway never takes it for the upstream entry.
+ * - ServiceEntry `<name>-upstream`: the same hosts on port `https-443` (HTTPS) only, exported to the gateway's
+ *   namespace only (`.`): client sidecars never learn `host:443`, only the gateway does.
  * - Gateway `<name>`: one server on the gateway port, `protocol: HTTPS`, `tls.mode: ISTIO_MUTUAL`, hosts `./<host>`
  *   for every host (only this namespace's VirtualServices may bind), selector = the gateway's pod labels.
  * - DestinationRule `<name>` for the gateway Service: one subset `<name>-<host>` per host, `ISTIO_MUTUAL` with
@@ -148,15 +193,20 @@ interface HostEntry {
  *   to the host on port 443.
  * - DestinationRule `<name>-<host>` per host: originates TLS on port 443; `workloadSelector` = the gateway pods and
  *   `exportTo: ["."]`, so only the gateway applies it (a sidecar must not wrap the application's own HTTPS again).
- * - AuthorizationPolicy `<name>`: ALLOW the `allowFrom` identities on the gateway port's target port.
+ * - AuthorizationPolicy `<name>`: ALLOW the `allowFrom` identities on the gateway port's target port, only for a
+ *   connection to this construct's server (`connection.sni` = the hosts, which the client subsets present) and only
+ *   for requests to the hosts (`hosts`). Another Gateway bound to the same pods (even a selector-less one in another
+ *   namespace) gets no access from this policy.
+ * - EnvoyFilter `<name>-dns`: the gateway's clusters for the hosts resolve each name exactly as given
+ *   (`no_default_search_domain`), never as `<host>.<namespace>.svc.cluster.local` through the pod's search path.
  *
  * Ports: the Gateway server and the gateway-side route name the gateway's Service port (80), as Istio's task does;
  * istiod finds the Service that selects the gateway pods and binds the listener on its target port (8080), which the
  * AuthorizationPolicy and NetworkPolicies name.
  *
- * Security notes: the ServiceEntry also declares port 443, which the gateway needs; sidecars of the allowed
- * namespaces therefore see it too and would pass an application's own HTTPS to the host directly. Pair this construct
- * with `EgressNetworkPolicy`, which only lets application pods reach the gateway pods: Istio alone cannot stop pods
+ * Security notes: applications in the gateway's own namespace cannot be clients (they would see the gateway-only
+ * ServiceEntry); with `WorkloadIdentity.anyInMesh()` they are not served. Pair this construct with
+ * `EgressNetworkPolicy`, which only lets application pods reach the gateway pods: Istio alone cannot stop pods
  * bypassing the gateway.
  *
  * @see https://istio.io/latest/docs/tasks/traffic-management/egress/egress-gateway-tls-origination/
@@ -198,6 +248,8 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
   private readonly entries = new Map<string, HostEntry>();
   private readonly identities: WorkloadIdentity[];
   private readonly defaultTls: OriginationTls;
+  private readonly hostScreen: HostScreen;
+  private readonly clientServiceEntry: net.ServiceEntry;
 
   public constructor(scope: Construct, id: string, props: TlsOriginationEgressProps = {}) {
     super(scope, id);
@@ -222,7 +274,14 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
     this.validateTls(this.defaultTls, 'tls');
 
     this.identities = this.allowedFrom(props.allowFrom);
+    this.rejectClientsInGatewayNamespace(props.allowFrom === undefined);
     this.exportTo = this.computeExportTo();
+    this.hostScreen = new HostScreen(this, 'hostExemptions', props.hostExemptions, {
+      mesh: this.mesh,
+      clusterDomains: [this.gateway.mesh.clusterDomain],
+      namespaces: [this.namespace],
+      ownNames: [this.gateway.serviceFqdn],
+    });
 
     this.node.addValidation({
       validate: () =>
@@ -235,18 +294,31 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       this.gateway.enableAccessLogging();
     }
 
-    new net.ServiceEntry(this, 'ServiceEntry', {
+    // Two entries for the same hosts, so client sidecars never learn host:443 (which would let an application's own
+    // HTTPS go to the host directly). Clients see only the HTTP port; the gateway sees only the TLS port: Istio lists
+    // a proxy's private and explicitly exported services before public ones and keeps the first entry of a host
+    // (same-namespace entries with different exportTo are not merged: `pilot/pkg/model/sidecar.go`
+    // `appendSidecarServices`, `canMergeServices`; `push_context.go` `servicesExportedToNamespace`).
+    this.clientServiceEntry = new net.ServiceEntry(this, 'ServiceEntry', {
       metadata: this.metadata(this.name),
       spec: {
         hosts: Lazy.any({ produce: () => this.hostSet.names }) as any,
-        exportTo: this.exportTo,
+        exportTo: this.clientExportTo(),
         location: net.ServiceEntrySpecLocation.MESH_UNDERSCORE_EXTERNAL,
         // DNS: each host is resolved by name (never a client-chosen IP, as with NONE); hosts are exact names.
         resolution: net.ServiceEntrySpecResolution.DNS,
-        ports: [
-          { number: this.httpPort.number, name: this.httpPort.name, protocol: Protocol.HTTP },
-          { number: this.tlsPort.number, name: this.tlsPort.name, protocol: Protocol.HTTPS },
-        ],
+        ports: [{ number: this.httpPort.number, name: this.httpPort.name, protocol: Protocol.HTTP }],
+      },
+    });
+
+    new net.ServiceEntry(this, 'UpstreamServiceEntry', {
+      metadata: this.metadata(this.upstreamEntryName),
+      spec: {
+        hosts: Lazy.any({ produce: () => this.hostSet.names }) as any,
+        exportTo: ['.'],
+        location: net.ServiceEntrySpecLocation.MESH_UNDERSCORE_EXTERNAL,
+        resolution: net.ServiceEntrySpecResolution.DNS,
+        ports: [{ number: this.tlsPort.number, name: this.tlsPort.name, protocol: Protocol.HTTPS }],
       },
     });
 
@@ -273,10 +345,50 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
         rules: [
           {
             from: authorizationSources(this.identities, this.mesh),
-            to: [{ operation: { ports: [String(this.gatewayPort.podPort)] } }],
+            to: [
+              {
+                operation: {
+                  ports: [String(this.gatewayPort.podPort)],
+                  // The Host of each request: one of the hosts (Envoy matches it exactly, ignoring case).
+                  hosts: Lazy.any({ produce: () => this.hostSet.names }) as any,
+                },
+              },
+            ],
+            // Only connections to this construct's server: the client subsets present the host as SNI. A server
+            // another Gateway binds to the same pods and port (Gateways without selector apply to every gateway, and
+            // selector Gateways of other namespaces too unless istiod runs with PILOT_SCOPE_GATEWAY_TO_NAMESPACE)
+            // has other SNIs, so this policy does not allow it.
+            when: [{ key: 'connection.sni', values: Lazy.any({ produce: () => this.hostSet.names }) as any }],
           },
         ],
       },
+    });
+
+    // The gateway's Istio-built clusters for the hosts (STRICT_DNS, c-ares) would resolve each name through the pod's
+    // search path first (ndots 5): `httpbin.org` as `httpbin.org.<ns>.svc.cluster.local`, i.e. a Service `httpbin` in
+    // a namespace `org` anyone allowed to create it controls. Istio sets no resolver option for that
+    // (`cluster_builder.go` builds `CaresDnsResolverConfig{UdpMaxQueries}` only), so each cluster gets
+    // `no_default_search_domain`. The MERGE replaces the resolver's typed_config as a whole (`pkg/proto/merge`
+    // copies an Any's type_url and value), hence Istio's udp_max_queries is restated.
+    new net.EnvoyFilter(this, 'ResolveAsGiven', {
+      metadata: this.metadata(this.dnsFilterName),
+      spec: Lazy.any({
+        produce: (): net.EnvoyFilterSpec => ({
+          workloadSelector: { labels: this.gateway.selectorLabels },
+          priority: 10,
+          configPatches: this.hostSet.names.map((host) => ({
+            applyTo: net.EnvoyFilterSpecConfigPatchesApplyTo.CLUSTER,
+            match: {
+              context: net.EnvoyFilterSpecConfigPatchesMatchContext.GATEWAY,
+              cluster: { service: host, portNumber: this.tlsPort.number },
+            },
+            patch: {
+              operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.MERGE,
+              value: { typed_dns_resolver_config: CARES_NO_SEARCH },
+            },
+          })),
+        }),
+      }) as any,
     });
 
     (props.hosts ?? []).forEach((h, i) => this.addHostAt(h, `hosts[${i}]`, undefined));
@@ -334,6 +446,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       if (this.entries.has(h.name)) {
         throw new Error(`host "${h.name}" is already originated by this construct; add each host once`);
       }
+      this.hostScreen.check(h);
       MeshRegistry.of(this).claimHost(this, {
         host: h,
         mode: EgressMode.SIDECAR,
@@ -345,6 +458,10 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       });
       return h;
     });
+    const exemptions = this.hostScreen.annotations;
+    if (exemptions !== undefined) {
+      ApiObject.of(this.clientServiceEntry).metadata.addAnnotation(HOST_EXEMPTIONS_ANNOTATION, exemptions[HOST_EXEMPTIONS_ANNOTATION]);
+    }
     const hostTls = tls ?? this.defaultTls;
     if (tls !== undefined) {
       this.validateTls(tls, `${field}.tls`);
@@ -357,7 +474,8 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
     this.entries.set(parsed.name, entry);
     // The gateway's server matches the SNI, so each host's subset presents the host as SNI.
     this.gateway.addClientSubset({ name: resourceName, sni: parsed.name, ports: [this.gatewayPort.number], exportTo: this.exportTo });
-    if (hostTls._secretName !== undefined) {
+    // Only a client key needs RBAC: istiod serves a CA-only Secret of the gateway's namespace without it.
+    if (hostTls._needsSecretReadAccess) {
       this.gateway.grantCredentialAccess();
     }
     this.defineHostResources(entry);
@@ -385,7 +503,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
             match: [{ gateways: [gatewayRef], port: this.gatewayPort.number }],
             route: [{ destination: { host, port: { number: this.tlsPort.number } } }],
             // The gateway would otherwise tell the external host who called: the client's certificate and SPIFFE
-            // ID (x-forwarded-client-cert, which a gateway sets by default) and its pod IP (x-forwarded-for).
+            // ID, its pod IP and its workload metadata (STRIPPED_REQUEST_HEADERS says which header carries what).
             headers: { request: { remove: [...STRIPPED_REQUEST_HEADERS] } },
           },
         ],
@@ -470,6 +588,42 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       fieldError(this, 'allowFrom', 'an empty list would allow nobody; omit it to allow the chart\'s namespace, or list identities');
     }
     return identities;
+  }
+
+  /**
+   * The client ServiceEntry's `exportTo`: the clients' namespaces without the gateway's (which must see only the
+   * upstream entry), or `*`.
+   */
+  private clientExportTo(): string[] {
+    return this.exportTo.includes('*') ? ['*'] : this.exportTo.filter((ns) => ns !== '.');
+  }
+
+  /** Name of the gateway-only ServiceEntry (port 443). */
+  private get upstreamEntryName(): string {
+    return dnsLabelName([this.name, 'upstream']);
+  }
+
+  /** Name of the EnvoyFilter that resolves the hosts without search domains. */
+  private get dnsFilterName(): string {
+    return dnsLabelName([this.name, 'dns']);
+  }
+
+  /**
+   * Refuses clients in the gateway's namespace: they would need the client ServiceEntry (port 80) exported to that
+   * namespace, where the gateway would see it beside the upstream one and might keep the wrong one.
+   */
+  private rejectClientsInGatewayNamespace(defaulted: boolean): void {
+    const i = this.identities.findIndex((identity) => !identity.isAnyInMesh && identity.namespace === this.namespace);
+    if (i < 0) {
+      return;
+    }
+    fieldError(
+      this,
+      defaulted ? 'allowFrom' : `allowFrom[${i}]`,
+      `${defaulted ? 'the default client namespace (the chart\'s)' : 'the identity'} is the gateway's namespace "${this.namespace}": ` +
+        'that namespace sees the gateway-only ServiceEntry of the hosts\' TLS port, so applications there cannot be clients. ' +
+        'Run the applications in another namespace and list it in allowFrom',
+    );
   }
 
   /** Export the mesh-facing resources only to the namespaces of the allowed identities (plus the gateway's). */

@@ -1,4 +1,4 @@
-import { Duration, Lazy } from 'cdk8s';
+import { ApiObject, Duration, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { EgressGateway, IEgressGateway } from './egress-gateway';
 import * as net from '../../imports/networking.istio.io';
@@ -6,7 +6,8 @@ import * as sec from '../../imports/security.istio.io';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
 import { fieldError, inField, requirePresent } from '../core/errors';
-import { ExternalHost, HostSet } from '../core/host';
+import { ExternalHost, HostExemption, HostSet } from '../core/host';
+import { HOST_EXEMPTIONS_ANNOTATION, HostScreen } from '../core/host-risk';
 import { authorizationSources, WorkloadIdentity } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
 import { EgressPort, Protocol, validatePortNumber } from '../core/port';
@@ -152,9 +153,40 @@ export interface WildcardEgressGatewayProps {
    * @default - the gateway's settings
    */
   readonly mesh?: MeshSettings;
+
+  /**
+   * Hosts the construct refuses by default, accepted anyway for the reason given (recorded on the ServiceEntry):
+   * in-cluster and cloud metadata names, and wildcards anyone can register a name under (`*.com`, `*.co.uk`,
+   * `*.amazonaws.com`, `*.github.io`, ...). See `HostExemption`.
+   *
+   * @default - none: a refused host fails synthesis
+   */
+  readonly hostExemptions?: HostExemption[];
 }
 
 const TCP_PROXY = 'envoy.filters.network.tcp_proxy';
+
+/**
+ * Filter state the gateway's listener hands to the SNI forwarder, so the forwarder's log line names the client:
+ * its Istio mTLS identity (`%DOWNSTREAM_PEER_URI_SAN%`, known once the TLS handshake is done) and its address
+ * (`%DOWNSTREAM_REMOTE_ADDRESS%`, the pod IP and port). Our own keys only: nothing sets an `envoy.*` key such as
+ * `envoy.upstream.dynamic_host` or `envoy.upstream.dynamic_port`, which the SNI forwarder would obey
+ * (`sni_dynamic_forward_proxy/proxy_filter.cc`), so host and port stay pinned to the SNI and `port_value`.
+ */
+const CLIENT_IDENTITY_KEY = 'cdk8s-istio-egress.client_identity';
+const CLIENT_ADDRESS_KEY = 'cdk8s-istio-egress.client_address';
+
+/** The SNI cluster's transport: raw bytes, plus the filter state shared with the upstream connection. */
+const INTERNAL_UPSTREAM_TRANSPORT = {
+  name: 'envoy.transport_sockets.internal_upstream',
+  typed_config: {
+    '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.internal_upstream.v3.InternalUpstreamTransport',
+    'transport_socket': {
+      name: 'envoy.transport_sockets.raw_buffer',
+      typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer' },
+    },
+  },
+};
 
 /**
  * Connection timeout and limits of the clusters the EnvoyFilter adds, as Istio sets them on its own clusters (10 s
@@ -222,6 +254,8 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
   private readonly gatewayPorts: EgressPort[];
   private readonly dnsCache: ResolvedDnsCache;
   private readonly accessLogging: boolean;
+  private readonly hostScreen: HostScreen;
+  private serviceEntry?: net.ServiceEntry;
 
   public constructor(scope: Construct, id: string, props: WildcardEgressGatewayProps = {}) {
     super(scope, id);
@@ -256,6 +290,12 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
       inField(this, 'proxyVersion', () => validateRegex(props.proxyVersion!));
     }
 
+    this.hostScreen = new HostScreen(this, 'hostExemptions', props.hostExemptions, {
+      mesh: this.mesh,
+      clusterDomains: [this.gateway.mesh.clusterDomain],
+      namespaces: [this.namespace],
+      ownNames: [this.gateway.serviceFqdn],
+    });
     (props.hosts ?? []).forEach((h, i) => this.addHostAt(h, `hosts[${i}]`));
     this.node.addValidation({
       validate: () =>
@@ -289,8 +329,8 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     // Sidecars reach the gateway over Istio mTLS, presenting the gateway's name as SNI (its server's host).
     this.gateway.addClientSubset({ name: this.name, sni: gatewayHost, ports: this.gatewayPorts.map((p) => p.number), exportTo });
 
-    new net.ServiceEntry(this, 'ServiceEntry', {
-      metadata: metadata(this.name),
+    this.serviceEntry = new net.ServiceEntry(this, 'ServiceEntry', {
+      metadata: { ...metadata(this.name), annotations: this.hostScreen.annotations },
       spec: {
         hosts: Lazy.any({ produce: () => this.hostSet.names }) as any,
         exportTo,
@@ -403,6 +443,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
         );
       }
       const parsed = ExternalHost.of(host);
+      this.hostScreen.check(parsed);
       MeshRegistry.of(this).claimHost(this, {
         host: parsed,
         mode: EgressMode.SIDECAR,
@@ -414,6 +455,10 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
       });
       this.hostSet.add(parsed);
     });
+    const exemptions = this.hostScreen.annotations;
+    if (exemptions !== undefined && this.serviceEntry !== undefined) {
+      ApiObject.of(this.serviceEntry).metadata.addAnnotation(HOST_EXEMPTIONS_ANNOTATION, exemptions[HOST_EXEMPTIONS_ANNOTATION]);
+    }
   }
 
   private validatePorts(ports: number[]): number[] {
@@ -519,6 +564,9 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
             value: {
               name: sniCluster,
               ...CLUSTER_LIMITS,
+              // With logging, passes the filter state the listener shares with its upstream (the client's identity
+              // and address) to the internal listener's connection; no metadata passthrough.
+              transport_socket: this.accessLogging ? INTERNAL_UPSTREAM_TRANSPORT : undefined,
               load_assignment: {
                 cluster_name: sniCluster,
                 endpoints: [{ lb_endpoints: [{ endpoint: { address: { envoy_internal_address: { server_listener_name: sniListener } } } }] }],
@@ -586,8 +634,66 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
           },
         },
       );
+      if (this.accessLogging) {
+        patches.push(...this.clientAttributionPatches(gatewayPort, proxyVersion));
+      }
     });
     return patches;
+  }
+
+  /**
+   * Patches that let the forwarder's log line name the client (finding L6): on this construct's own server chain
+   * (the gateway port, SNI = the gateway's name, as sidecars present it), a set_filter_state filter before the
+   * tcp_proxy records the client's identity and address, shared with the upstream connection once; the tcp_proxy
+   * waits for the TLS handshake before connecting, so the identity is known when the internal connection (which
+   * receives that state, see the SNI cluster's transport socket) is made.
+   */
+  private clientAttributionPatches(gatewayPort: EgressPort, proxyVersion: string | undefined): net.EnvoyFilterSpecConfigPatches[] {
+    const match: net.EnvoyFilterSpecConfigPatchesMatch = {
+      context: net.EnvoyFilterSpecConfigPatchesMatchContext.GATEWAY,
+      proxy: proxyVersion === undefined ? undefined : { proxyVersion },
+      listener: {
+        portNumber: gatewayPort.targetPort ?? gatewayPort.number,
+        filterChain: { sni: this.gateway.serviceFqdn, filter: { name: TCP_PROXY } },
+      },
+    };
+    const value = (key: string, format: string) => ({
+      object_key: key,
+      factory_key: 'envoy.string',
+      format_string: { text_format_source: { inline_string: format } },
+      shared_with_upstream: 'ONCE',
+    });
+    return [
+      {
+        applyTo: net.EnvoyFilterSpecConfigPatchesApplyTo.NETWORK_UNDERSCORE_FILTER,
+        match,
+        patch: {
+          operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.INSERT_UNDERSCORE_BEFORE,
+          value: {
+            name: 'envoy.filters.network.set_filter_state',
+            typed_config: {
+              '@type': 'type.googleapis.com/envoy.extensions.filters.network.set_filter_state.v3.Config',
+              'on_new_connection': [value(CLIENT_ADDRESS_KEY, '%DOWNSTREAM_REMOTE_ADDRESS%')],
+              'on_downstream_tls_handshake': [value(CLIENT_IDENTITY_KEY, '%DOWNSTREAM_PEER_URI_SAN%')],
+            },
+          },
+        },
+      },
+      {
+        applyTo: net.EnvoyFilterSpecConfigPatchesApplyTo.NETWORK_UNDERSCORE_FILTER,
+        match,
+        patch: {
+          operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.MERGE,
+          value: {
+            name: TCP_PROXY,
+            typed_config: {
+              '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
+              'upstream_connect_mode': 'ON_DOWNSTREAM_TLS_HANDSHAKE',
+            },
+          },
+        },
+      },
+    ];
   }
 }
 
@@ -601,7 +707,8 @@ function accessLog() {
       'log_format': {
         text_format_source: {
           inline_string:
-            '[%START_TIME%] sni-forwarder %REQUESTED_SERVER_NAME% %RESPONSE_FLAGS% %CONNECTION_TERMINATION_DETAILS% ' +
+            `[%START_TIME%] sni-forwarder %REQUESTED_SERVER_NAME% "%FILTER_STATE(${CLIENT_IDENTITY_KEY}:PLAIN)%" ` +
+            `%FILTER_STATE(${CLIENT_ADDRESS_KEY}:PLAIN)% %RESPONSE_FLAGS% %CONNECTION_TERMINATION_DETAILS% ` +
             '"%UPSTREAM_TRANSPORT_FAILURE_REASON%" %BYTES_RECEIVED% %BYTES_SENT% %DURATION% "%UPSTREAM_HOST%" ' +
             '%UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS%\n',
         },
