@@ -560,7 +560,7 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
       `${H('api-example-com')}: ports: ports[1]: port 443 already defined at ports[0]; each port number may appear once`,
     );
     expect(() => addHost('api.example.com', { ports: [] })).toThrow(
-      `${H('api-example-com')}: ports: at least one port is required, e.g. EgressPort.tls(443) or EgressPort.http(80)`,
+      `${H('api-example-com')}: ports: at least one port is required, e.g. from EgressPort.tls with 443 or EgressPort.http with 80`,
     );
     expect(() => addHost('api.example.com', { ports: [null as any] })).toThrow(
       `${H('api-example-com')}: ports[0]: a port must not be null or undefined; remove the empty entry`,
@@ -570,7 +570,7 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
   test('fails for TLS origination on a non-HTTP port', () => {
     expect(() => addHost('api.example.com', { ports: [EgressPort.tls(443)], tlsOrigination: OriginationTls.simple() })).toThrow(
       `${H('api-example-com')}: ports[0]: TLS origination needs HTTP from the application, but TLS 443 (tls-443) is not an HTTP port ` +
-        '(the application already speaks TLS there, so the waypoint would encrypt twice); use EgressPort.http(80, { targetPort: 443 }), or drop tlsOrigination to pass the TLS through',
+        '(the application already speaks TLS there, so the waypoint would encrypt twice); use an HTTP port that targets 443 (EgressPort.http with 80 and targetPort 443), or drop tlsOrigination to pass the TLS through',
     );
   });
 

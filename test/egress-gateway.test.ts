@@ -204,7 +204,7 @@ describe('EgressGateway | existing gateway', () => {
   test('fails for an existing gateway without ports or labels', () => {
     const chart = Testing.chart();
     expect(() => EgressGateway.fromAttributes(chart, 'a', { namespace: 'x', serviceName: 'gw', selectorLabels: { istio: 'x' }, ports: [] })).toThrow(
-      'test/a: ports: an existing gateway needs at least one port; list its Service ports (e.g. EgressPort.tls(443, { targetPort: 8443 }))',
+      'test/a: ports: an existing gateway needs at least one port; list its Service ports (e.g. from EgressPort.tls with port 443 and targetPort 8443)',
     );
     expect(() => EgressGateway.fromAttributes(chart, 'b', { namespace: 'x', serviceName: 'gw', selectorLabels: {}, ports: [EgressPort.tls()] })).toThrow(
       'test/b: selectorLabels: a workload selector needs at least one label',
@@ -230,7 +230,7 @@ describe('EgressGateway | bad input', () => {
       { autoscaling: { minReplicas: 2, maxReplicas: 4 }, minAvailable: 2 },
       'test/gw: minAvailable: 2 must be below autoscaling.minReplicas (2), otherwise the PodDisruptionBudget blocks every eviction and node drains hang; lower it, raise minReplicas, or set 0 for no budget',
     ],
-    [{ ports: [] }, 'test/gw: ports: at least one port is required, e.g. EgressPort.tls(443)'],
+    [{ ports: [] }, 'test/gw: ports: at least one port is required, e.g. from EgressPort.tls with 443'],
     [{ ports: [EgressPort.tls(443), EgressPort.https(443, { name: 'https-x' })] }, 'test/gw: ports: ports[1]: port 443 already defined at ports[0]'],
     [{ ports: [EgressPort.tls(443, { name: 'egress' })] }, 'test/gw: ports[0]: port name "egress" does not start with its protocol: Istio reads a Service port\'s protocol from the name; use e.g. "tls-443"'],
     [{ ports: [EgressPort.tls(443), EgressPort.tls(8443)] }, 'test/gw: ports[1]: target port 8443 is already used by ports[0]; each Service port needs its own pod port'],

@@ -352,7 +352,7 @@ describe('TlsOriginationEgress | bad input', () => {
     const chart = appsChart();
     new TlsOriginationEgress(chart, 'o');
     expect(() => Testing.synth(chart)).toThrow(
-      '[test/o] hosts: no host to originate TLS to, so the gateway would route nothing; pass hosts or call addHost("api.example.com")',
+      '[test/o] hosts: no host to originate TLS to, so the gateway would route nothing; pass hosts or add one with addHost (e.g. "api.example.com")',
     );
   });
 
@@ -399,10 +399,10 @@ describe('TlsOriginationEgress | bad input', () => {
   test('fails for a bad mode given to addHost, naming the method', () => {
     const o = new TlsOriginationEgress(appsChart(), 'o', { hosts: ['a.com'] });
     expect(() => o.addHost('b.com', { tls: OriginationTls.mutual({ credentialName: 'c', credentialNamespace: 'default' }) })).toThrow(
-      'test/o: addHost("b.com").tls: credentialNamespace: the Secret "c" is in namespace "default"',
+      'test/o: addHost "b.com".tls: credentialNamespace: the Secret "c" is in namespace "default"',
     );
-    expect(() => o.addHost('a.com')).toThrow('test/o: addHost("a.com"): host "a.com" is already originated by this construct; add each host once');
-    expect(() => o.addHost('*.example.com')).toThrow('test/o: addHost("*.example.com"): Invalid host "*.example.com": TLS origination needs one concrete host');
+    expect(() => o.addHost('a.com')).toThrow('test/o: addHost "a.com": host "a.com" is already originated by this construct; add each host once');
+    expect(() => o.addHost('*.example.com')).toThrow('test/o: addHost "*.example.com": Invalid host "*.example.com": TLS origination needs one concrete host');
     expect(o.hosts).toEqual(['a.com']);
   });
 
@@ -410,10 +410,10 @@ describe('TlsOriginationEgress | bad input', () => {
     const chart = appsChart();
     const tlsOnly = new EgressGateway(chart, 'tls', { name: 'tls-gateway', ports: [EgressPort.tls(443)] });
     expect(() => new TlsOriginationEgress(chart, 'a', { gateway: tlsOnly, name: 'a', hosts: ['a.com'] })).toThrow(
-      'test/a: gateway: egress gateway istio-egress/tls-gateway has no HTTP port to receive the requests on (its ports: TLS 443 (tls-443)); sidecars send plain HTTP inside Istio mTLS to the gateway, so give it one (e.g. EgressPort.http(80)) and pass gatewayPort',
+      'test/a: gateway: egress gateway istio-egress/tls-gateway has no HTTP port to receive the requests on (its ports: TLS 443 (tls-443)); sidecars send plain HTTP inside Istio mTLS to the gateway, so give it one (e.g. from EgressPort.http with 80) and pass gatewayPort',
     );
     expect(() => new TlsOriginationEgress(chart, 'b', { gateway: tlsOnly, name: 'b', gatewayPort: 443, hosts: ['a.com'] })).toThrow(
-      'test/b: gatewayPort: gateway port TLS 443 (tls-443) is not HTTP: sidecars send plain HTTP inside Istio mTLS to the gateway, so it needs an HTTP port (e.g. EgressPort.http(443))',
+      'test/b: gatewayPort: gateway port TLS 443 (tls-443) is not HTTP: sidecars send plain HTTP inside Istio mTLS to the gateway, so it needs an HTTP port (e.g. from EgressPort.http with 443)',
     );
     const twoHttp = new EgressGateway(chart, 'two', { name: 'two', ports: [EgressPort.http(80), EgressPort.http(8081)] });
     expect(() => new TlsOriginationEgress(chart, 'c', { gateway: twoHttp, name: 'c', hosts: ['a.com'] })).toThrow(
@@ -465,7 +465,7 @@ describe('TlsOriginationEgress | bad input', () => {
 
   test('fails without allowFrom in a chart without namespace', () => {
     expect(() => new TlsOriginationEgress(Testing.chart(), 'o', { hosts: ['a.com'] })).toThrow(
-      'test/o: allowFrom: the chart has no namespace, so the calling workloads are unknown; pass allowFrom (e.g. [WorkloadIdentity.allInNamespace("apps")]) or give the chart a namespace',
+      'test/o: allowFrom: the chart has no namespace, so the calling workloads are unknown; pass allowFrom (e.g. a list with WorkloadIdentity.allInNamespace for "apps") or give the chart a namespace',
     );
   });
 });
@@ -664,7 +664,7 @@ describe('TlsOriginationEgress | security review 2026-12', () => {
   ])('M3: refuses %s as an external host, naming the risk and the opt-in', (host, reason) => {
     expect(() => new TlsOriginationEgress(appsChart(), 'o', { hosts: [host] })).toThrow(`test/o: hosts[0]: Refused host "${host}": ${reason}`);
     expect(() => new TlsOriginationEgress(appsChart(), 'o', { hosts: [host] })).toThrow(
-      `If it must be reachable all the same, list it in hostExemptions with the reason ({ host: "${host}", reason: "..." })`,
+      `If it must be reachable all the same, list it in hostExemptions with the reason (a HostExemption with host "${host}" and a reason)`,
     );
   });
 
@@ -696,7 +696,7 @@ describe('TlsOriginationEgress | security review 2026-12', () => {
     [[{ host: 'vault.corp', reason: ' ' }], ['vault.corp'], 'test/o: hostExemptions[0].reason: the exemption of "vault.corp" needs a reason'],
     [[{ host: 'vault.corp' }], ['vault.corp'], 'test/o: hostExemptions[0].reason: the exemption of "vault.corp" needs a reason'],
     [[{ reason: 'x' }], ['vault.corp'], 'test/o: hostExemptions[0].host: give the host exactly as listed'],
-    [[null], ['vault.corp'], 'test/o: hostExemptions[0]: expected { host: "...", reason: "..." }'],
+    [[null], ['vault.corp'], 'test/o: hostExemptions[0]: expected a HostExemption with a host and a reason'],
     [[{ host: 'vault.corp', reason: 'a' }, { host: 'vault.corp', reason: 'b' }], ['vault.corp'], 'test/o: hostExemptions[1]: "vault.corp" is already exempted at hostExemptions[0]; list each host once'],
     [[{ host: 'api.example.com', reason: 'x' }], ['api.example.com'], 'test/o: hosts[0]: host "api.example.com" is exempted in hostExemptions[0] but the library does not refuse it; remove the exemption'],
   ])('M3: a bad exemption fails (%j)', (hostExemptions, hosts, message) => {

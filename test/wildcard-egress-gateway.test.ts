@@ -268,7 +268,7 @@ describe('WildcardEgressGateway | bad input', () => {
     const chart = Testing.chart();
     new WildcardEgressGateway(chart, 'wc');
     expect(() => Testing.synth(chart)).toThrow(
-      '[test/wc] hosts: the allow-list is empty, so the gateway would forward nothing; pass hosts or call addHost("*.example.com")',
+      '[test/wc] hosts: the allow-list is empty, so the gateway would forward nothing; pass hosts or add one with addHost (e.g. "*.example.com")',
     );
   });
 
@@ -287,7 +287,7 @@ describe('WildcardEgressGateway | bad input', () => {
     [{ hosts: ['a.com'], allowFrom: [null] }, 'test/wc: allowFrom[0] must not be null or undefined'],
     [{ hosts: ['a.com'], dnsCache: { maxHosts: 0 } }, 'test/wc: dnsCache.maxHosts: 0 must be a whole number >= 1'],
     [{ hosts: ['a.com'], dnsCache: { maxPendingRequests: 1.5 } }, 'test/wc: dnsCache.maxPendingRequests: 1.5 must be a whole number >= 1'],
-    [{ hosts: ['a.com'], dnsCache: { hostTtl: Duration.millis(10) } }, 'test/wc: dnsCache.hostTtl: 10 ms is too short; use at least Duration.seconds(1)'],
+    [{ hosts: ['a.com'], dnsCache: { hostTtl: Duration.millis(10) } }, 'test/wc: dnsCache.hostTtl: 10 ms is too short; use at least 1 second'],
     [{ hosts: ['a.com'], envoyFilterPriority: 1.5 }, 'test/wc: envoyFilterPriority: 1.5 must be a whole number'],
     [{ hosts: ['a.com'], proxyVersion: '1.30[' }, 'test/wc: proxyVersion: invalid regular expression "1.30["'],
   ])('fails for %j', (props, message) => {
@@ -302,7 +302,7 @@ describe('WildcardEgressGateway | bad input', () => {
       'test/a: ports[0]: egress gateway istio-egress/egress-gateway has no port 8443 (it has 443, 80); add it to the gateway\'s ports',
     );
     expect(() => new WildcardEgressGateway(chart, 'b', { gateway, hosts: ['a.com'], ports: [80] })).toThrow(
-      'test/b: ports[0]: gateway port HTTP 80 (http-80) is not TLS; the gateway needs a TLS port 80 (e.g. EgressPort.tls(80))',
+      'test/b: ports[0]: gateway port HTTP 80 (http-80) is not TLS; the gateway needs a TLS port 80 (e.g. from EgressPort.tls with 80)',
     );
     new WildcardEgressGateway(chart, 'c', { gateway, name: 'c', hosts: ['a.com'] });
     expect(() => new WildcardEgressGateway(chart, 'd', { gateway, name: 'd', hosts: ['b.com'] })).toThrow(
@@ -314,9 +314,9 @@ describe('WildcardEgressGateway | bad input', () => {
     const chart = Testing.chart();
     const wildcard = new WildcardEgressGateway(chart, 'wc', { hosts: ['*.example.com'] });
     expect(() => wildcard.addHost('api.example.com')).toThrow(
-      'test/wc: addHost("api.example.com"): Invalid host "api.example.com": it overlaps "*.example.com" ("*.example.com" already matches "api.example.com")',
+      'test/wc: addHost "api.example.com": Invalid host "api.example.com": it overlaps "*.example.com" ("*.example.com" already matches "api.example.com")',
     );
-    expect(() => wildcard.addHost('API.example.org')).toThrow('test/wc: addHost("API.example.org"): Invalid host "API.example.org": label "API" contains upper-case letters');
+    expect(() => wildcard.addHost('API.example.org')).toThrow('test/wc: addHost "API.example.org": Invalid host "API.example.org": label "API" contains upper-case letters');
   });
 
   test('fails for bad gateway settings (namespace, name, replicas, disruption budget) of the gateway it uses', () => {
@@ -464,7 +464,7 @@ describe('WildcardEgressGateway | security review 2026-12', () => {
   ])('M3: refuses %s, naming the risk', (host, reason) => {
     expect(() => new WildcardEgressGateway(Testing.chart(), 'w', { hosts: [host] })).toThrow(`test/w: hosts[0]: Refused host "${host}": ${reason}`);
     const w = new WildcardEgressGateway(Testing.chart(), 'w', { hosts: ['*.wikipedia.org'] });
-    expect(() => w.addHost(host)).toThrow(`test/w: addHost(${JSON.stringify(host)}): Refused host "${host}"`);
+    expect(() => w.addHost(host)).toThrow(`test/w: addHost ${JSON.stringify(host)}: Refused host "${host}"`);
   });
 
   test.each([
@@ -484,7 +484,7 @@ describe('WildcardEgressGateway | security review 2026-12', () => {
   ])('L5: refuses the wildcard %s, naming the risk', (host, reason) => {
     expect(() => new WildcardEgressGateway(Testing.chart(), 'w', { hosts: [host] })).toThrow(`test/w: hosts[0]: Refused host "${host}": `);
     expect(() => new WildcardEgressGateway(Testing.chart(), 'w', { hosts: [host] })).toThrow(reason);
-    expect(() => new WildcardEgressGateway(Testing.chart(), 'w', { hosts: [host] })).toThrow(`list it in hostExemptions with the reason ({ host: "${host}", reason: "..." })`);
+    expect(() => new WildcardEgressGateway(Testing.chart(), 'w', { hosts: [host] })).toThrow(`list it in hostExemptions with the reason (a HostExemption with host "${host}" and a reason)`);
   });
 
   test('L5: accepts a tenant\'s own names under multi-tenant domains, and wildcards under a registrable domain', () => {

@@ -279,7 +279,7 @@ export class EgressWaypointHost extends Construct {
 
   private validatePorts(given: EgressPort[], tls: OriginationTls | undefined): EgressPort[] {
     if (given.length === 0) {
-      fieldError(this, 'ports', 'at least one port is required, e.g. EgressPort.tls(443) or EgressPort.http(80)');
+      fieldError(this, 'ports', 'at least one port is required, e.g. from EgressPort.tls with 443 or EgressPort.http with 80');
     }
     given.forEach((port, i) => {
       inField(this, `ports[${i}]`, () => requirePresent(port, 'a port'));
@@ -314,7 +314,7 @@ export class EgressWaypointHost extends Construct {
           this,
           `ports[${i}]`,
           `TLS origination needs HTTP from the application, but ${port.toString()} is not an HTTP port (the application already speaks ${port.protocol} there, so the waypoint would encrypt twice); ` +
-            'use EgressPort.http(80, { targetPort: 443 }), or drop tlsOrigination to pass the TLS through',
+            'use an HTTP port that targets 443 (EgressPort.http with 80 and targetPort 443), or drop tlsOrigination to pass the TLS through',
         );
       }
       return EgressPort.of({ number: port.number, protocol: port.protocol, name: port.name, targetPort: port.targetPort ?? 443 });

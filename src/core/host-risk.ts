@@ -313,12 +313,12 @@ export class HostScreen {
     private readonly context: HostRiskContext,
   ) {
     if (exemptions !== undefined && !Array.isArray(exemptions)) {
-      fieldError(scope, field, 'expected a list of { host, reason } exemptions');
+      fieldError(scope, field, 'expected a list of HostExemptions, each with a host and a reason');
     }
     (exemptions ?? []).forEach((exemption, i) => {
       const at = `${field}[${i}]`;
       if (exemption === null || typeof exemption !== 'object') {
-        fieldError(scope, at, 'expected { host: "...", reason: "..." }');
+        fieldError(scope, at, 'expected a HostExemption with a host and a reason');
       }
       if (typeof exemption.host !== 'string') {
         fieldError(scope, `${at}.host`, 'give the host exactly as listed, e.g. "*.s3.amazonaws.com"');
@@ -361,7 +361,7 @@ export class HostScreen {
     if (exemption === undefined) {
       throw new Error(
         `Refused host "${host.name}": ${reason}. If it must be reachable all the same, list it in ${this.field} with the reason ` +
-          `({ host: "${host.name}", reason: "..." })`,
+          `(a HostExemption with host "${host.name}" and a reason)`,
       );
     }
     exemption.used = true;

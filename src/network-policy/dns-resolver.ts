@@ -227,7 +227,7 @@ function resolveAddresses(scope: IConstruct, field: string, r: DnsResolver, port
       if (minimum !== undefined && cidr.prefix < minimum) {
         throw new Error(
           `"${cidr}" is a wide public range (${cidr.size} addresses): the pods could send anything on port ${port} (UDP and TCP, a tunnel around the egress gateway) to every host in it. ` +
-            `List your resolvers' addresses (at most a /${minimum}), or say why with DnsResolver.ipAddresses(cidrs, { wideRangesReason: "..." })`,
+            `List your resolvers' addresses (at most a /${minimum}), or say why in the wideRangesReason option of DnsResolver.ipAddresses`,
         );
       }
       return cidr;
@@ -282,7 +282,7 @@ function checkPublicTotal(scope: IConstruct, resolved: ResolvedDns[]): void {
         'dns',
         `the resolver ranges ${ranges.map((c) => c.cidr).join(', ')} add up to ${total} public ${family === 4 ? 'IPv4' : 'IPv6'} addresses, ` +
           `more than four /${family === 4 ? 24 : 64}s: together they open port 53 (UDP and TCP, a tunnel around the egress gateway) to a large part of the internet. ` +
-          'List only your resolvers\' addresses, or say why with DnsResolver.ipAddresses(cidrs, { wideRangesReason: "..." })',
+          'List only your resolvers\' addresses, or say why in the wideRangesReason option of DnsResolver.ipAddresses',
       );
     }
   }

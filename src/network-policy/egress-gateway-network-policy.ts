@@ -175,7 +175,7 @@ export class EgressGatewayNetworkPolicy extends Construct {
     super(scope, id);
     MeshRegistry.of(this).register('%s', this);
     if (props === undefined || props === null || !Array.isArray(props.paths) || props.paths.length === 0) {
-      fieldError(this, 'paths', 'at least one egress path is required: the gateway, or a construct routing through it (e.g. paths: [wildcardEgressGateway])');
+      fieldError(this, 'paths', 'at least one egress path is required: the gateway, or a construct routing through it (e.g. a WildcardEgressGateway in paths)');
     }
     this.mesh = props.mesh ?? MeshSettings.defaults();
     this.name = inField(this, 'name', () => validateDnsLabel(props.name ?? 'egress-gateway-lockdown', 'NetworkPolicy name'));

@@ -147,7 +147,7 @@ export class EgressNetworkPolicy extends Construct {
     super(scope, id);
     MeshRegistry.of(this).register('%s', this);
     if (props === undefined || props === null) {
-      fieldError(this, 'props', 'the namespace of the pods to lock down is required, e.g. { namespace: "shop" }');
+      fieldError(this, 'props', 'the namespace of the pods to lock down is required, e.g. namespace "shop"');
     }
     this.mesh = props.mesh ?? MeshSettings.defaults();
     this.namespace = inField(this, 'namespace', () => validateDnsLabel(props.namespace, 'namespace'));

@@ -608,7 +608,7 @@ class ImportedEgressGateway extends EgressGatewayBase {
         ? undefined
         : inField(this, 'serviceAccountName', () => WorkloadIdentity.serviceAccount(this.namespace, validateDnsSubdomain(attrs.serviceAccountName!, 'service account name')));
     if (!attrs.ports || attrs.ports.length === 0) {
-      fieldError(this, 'ports', 'an existing gateway needs at least one port; list its Service ports (e.g. EgressPort.tls(443, { targetPort: 8443 }))');
+      fieldError(this, 'ports', 'an existing gateway needs at least one port; list its Service ports (e.g. from EgressPort.tls with port 443 and targetPort 8443)');
     }
     // As in a Kubernetes Service, a port without targetPort targets the same port number on the pods.
     this.ports = gatewayPorts(this, attrs.ports, 0);
@@ -623,7 +623,7 @@ class ImportedEgressGateway extends EgressGatewayBase {
 function gatewayPorts(scope: IConstruct, ports: EgressPort[] | undefined, lowPortOffset: number): EgressPort[] {
   const given = ports ?? [EgressPort.tls(443)];
   if (given.length === 0) {
-    fieldError(scope, 'ports', 'at least one port is required, e.g. EgressPort.tls(443)');
+    fieldError(scope, 'ports', 'at least one port is required, e.g. from EgressPort.tls with 443');
   }
   const result = given.map((port, i) => {
     requirePresent(port, `${scope.node.path}: ports[${i}]`);

@@ -286,7 +286,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
     this.node.addValidation({
       validate: () =>
         this.entries.size === 0
-          ? ['hosts: no host to originate TLS to, so the gateway would route nothing; pass hosts or call addHost("api.example.com")']
+          ? ['hosts: no host to originate TLS to, so the gateway would route nothing; pass hosts or add one with addHost (e.g. "api.example.com")']
           : [],
     });
 
@@ -403,7 +403,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
    * @throws if the host is invalid, a wildcard, already added here, or originated by another TlsOriginationEgress
    */
   public addHost(host: string, options: OriginationHostOptions = {}): void {
-    this.addHostAt(host, `addHost(${JSON.stringify(host)})`, options?.tls);
+    this.addHostAt(host, `addHost ${JSON.stringify(host)}`, options?.tls);
   }
 
   /**
@@ -534,7 +534,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
 
   private validateTls(tls: OriginationTls, field: string): void {
     if (!(tls instanceof OriginationTls)) {
-      fieldError(this, field, 'expected an OriginationTls, e.g. OriginationTls.simple()');
+      fieldError(this, field, 'expected an OriginationTls, e.g. from OriginationTls.simple');
     }
     inField(this, field, () => tls._validate({ namespace: this.namespace, kind: 'gateway' }));
   }
@@ -552,7 +552,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
           this,
           'gateway',
           `${gw} has no HTTP port to receive the requests on (its ports: ${this.gateway.ports.join(', ')}); sidecars send plain HTTP ` +
-            'inside Istio mTLS to the gateway, so give it one (e.g. EgressPort.http(80)) and pass gatewayPort',
+            'inside Istio mTLS to the gateway, so give it one (e.g. from EgressPort.http with 80) and pass gatewayPort',
         );
       }
       if (http.length > 1) {
@@ -565,7 +565,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       fieldError(
         this,
         'gatewayPort',
-        `gateway port ${port} is not HTTP: sidecars send plain HTTP inside Istio mTLS to the gateway, so it needs an HTTP port (e.g. EgressPort.http(${number}))`,
+        `gateway port ${port} is not HTTP: sidecars send plain HTTP inside Istio mTLS to the gateway, so it needs an HTTP port (e.g. from EgressPort.http with ${number})`,
       );
     }
     return inField(this, 'gatewayPort', () => this.gateway.claimPort(number, this));
@@ -578,7 +578,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
         fieldError(
           this,
           'allowFrom',
-          'the chart has no namespace, so the calling workloads are unknown; pass allowFrom (e.g. [WorkloadIdentity.allInNamespace("apps")]) or give the chart a namespace',
+          'the chart has no namespace, so the calling workloads are unknown; pass allowFrom (e.g. a list with WorkloadIdentity.allInNamespace for "apps") or give the chart a namespace',
         );
       }
       return [inField(this, 'allowFrom', () => WorkloadIdentity.allInNamespace(namespace))];

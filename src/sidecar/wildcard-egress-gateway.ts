@@ -271,7 +271,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
       inField(this, `ports[${i}]`, () => {
         const port = this.gateway.claimPort(p, this);
         if (!port.isTls) {
-          throw new Error(`gateway port ${port} is not TLS; the gateway needs a TLS port ${p} (e.g. EgressPort.tls(${p}))`);
+          throw new Error(`gateway port ${port} is not TLS; the gateway needs a TLS port ${p} (e.g. from EgressPort.tls with ${p})`);
         }
         return port;
       }),
@@ -300,7 +300,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     this.node.addValidation({
       validate: () =>
         this.hostSet.size === 0
-          ? ['hosts: the allow-list is empty, so the gateway would forward nothing; pass hosts or call addHost("*.example.com")']
+          ? ['hosts: the allow-list is empty, so the gateway would forward nothing; pass hosts or add one with addHost (e.g. "*.example.com")']
           : [],
     });
 
@@ -409,7 +409,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
    * @throws if the host is invalid, is `*`, or overlaps a listed host
    */
   public addHost(host: string): void {
-    this.addHostAt(host, `addHost(${JSON.stringify(host)})`);
+    this.addHostAt(host, `addHost ${JSON.stringify(host)}`);
   }
 
   /**
@@ -486,7 +486,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     };
     const hostTtl = options.hostTtl ?? Duration.minutes(5);
     if (hostTtl.toMilliseconds() < 1000) {
-      fieldError(this, 'dnsCache.hostTtl', `${hostTtl.toMilliseconds()} ms is too short; use at least Duration.seconds(1)`);
+      fieldError(this, 'dnsCache.hostTtl', `${hostTtl.toMilliseconds()} ms is too short; use at least 1 second`);
     }
     return {
       maxHosts: positive(options.maxHosts, 'maxHosts', 1024),
