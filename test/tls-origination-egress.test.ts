@@ -337,11 +337,11 @@ describe('TlsOriginationEgress | bad input', () => {
   });
 
   test.each([
-    [{ hosts: ['*.cnn.com'] }, 'test/o: hosts[0]: Invalid host "*.cnn.com": TLS origination needs one concrete host, since the gateway connects to that exact name and verifies its certificate for it; list each name you call (e.g. "www.cnn.com")'],
-    [{ hosts: ['*'] }, 'test/o: hosts[0]: Invalid host "*": TLS origination needs one concrete host, since the gateway connects to that exact name and verifies its certificate for it; list each name you call (e.g. "api.example.com")'],
+    [{ hosts: ['*.cnn.com'] }, 'test/o: hosts[0]: invalid host "*.cnn.com": TLS origination needs one concrete host, since the gateway connects to that exact name and verifies its certificate for it; list each name you call (e.g. "www.cnn.com")'],
+    [{ hosts: ['*'] }, 'test/o: hosts[0]: invalid host "*": TLS origination needs one concrete host, since the gateway connects to that exact name and verifies its certificate for it; list each name you call (e.g. "api.example.com")'],
     [{ hosts: [null] }, 'test/o: hosts[0]: a host must not be null or undefined; remove the empty entry'],
-    [{ hosts: ['http://edition.cnn.com'] }, 'test/o: hosts[0]: Invalid host "http://edition.cnn.com": a host is a DNS name, not a URL; remove the scheme and path'],
-    [{ hosts: ['edition'] }, 'test/o: hosts[0]: Invalid host "edition": short names are not allowed'],
+    [{ hosts: ['http://edition.cnn.com'] }, 'test/o: hosts[0]: invalid host "http://edition.cnn.com": a host is a DNS name, not a URL; remove the scheme and path'],
+    [{ hosts: ['edition'] }, 'test/o: hosts[0]: invalid host "edition": short names are not allowed'],
     [{ hosts: ['a.com', 'a.com'] }, 'test/o: hosts[1]: host "a.com" is already originated by this construct; add each host once'],
     [{ hosts: ['a-b.com', 'a.b-com'] }, 'test/o: hosts[1]: host "a.b-com" would get the resource name "tls-origination-a-b-com", already used for host "a-b.com"'],
     [{ hosts: ['a.com'], httpPort: 0 }, 'test/o: httpPort: port number 0 must be an integer in the range 1..65535'],
@@ -349,7 +349,7 @@ describe('TlsOriginationEgress | bad input', () => {
     [{ hosts: ['a.com'], httpPort: 443 }, 'test/o: tlsPort: 443 is also the httpPort: applications call port 443 in plain HTTP and the gateway connects to the host\'s TLS port, so they must differ (e.g. httpPort 80, tlsPort 443)'],
     [{ hosts: ['a.com'], gatewayPort: 65536 }, 'test/o: gatewayPort: gateway port 65536 must be an integer in the range 1..65535'],
     [{ hosts: ['a.com'], gatewayPort: 8080 }, 'test/o: gatewayPort: egress gateway istio-egress/egress-gateway has no port 8080 (it has 80); add it to the gateway\'s ports'],
-    [{ hosts: ['a.com'], name: 'TLS' }, 'test/o: name: Invalid name "TLS"'],
+    [{ hosts: ['a.com'], name: 'TLS' }, 'test/o: name: invalid name "TLS"'],
     [{ hosts: ['a.com'], allowFrom: [] }, 'test/o: allowFrom: an empty list would allow nobody; omit it to allow the chart\'s namespace, or list identities'],
     [{ hosts: ['a.com'], allowFrom: [undefined] }, 'test/o: allowFrom[0] must not be null or undefined'],
   ])('fails for %j', (props, message) => {
@@ -359,7 +359,7 @@ describe('TlsOriginationEgress | bad input', () => {
   test.each([
     [OriginationTls.mutual({ credentialName: '' }), 'test/o: tls: credentialName: mutual TLS needs the client certificate: the name of a Kubernetes Secret in the gateway\'s namespace ("istio-egress") with tls.crt, tls.key and ca.crt, e.g. OriginationTls.mutual({ credentialName: "client-credential" })'],
     [OriginationTls.mutual({} as any), 'test/o: tls: credentialName: mutual TLS needs the client certificate'],
-    [OriginationTls.mutual({ credentialName: 'Client_Cert' }), 'test/o: tls: credentialName: Invalid credentialName "Client_Cert"'],
+    [OriginationTls.mutual({ credentialName: 'Client_Cert' }), 'test/o: tls: credentialName: invalid credentialName "Client_Cert"'],
     [
       OriginationTls.mutual({ credentialName: 'client-credential', credentialNamespace: 'apps' }),
       'test/o: tls: credentialNamespace: the Secret "client-credential" is in namespace "apps", but Istio reads credentialName Secrets only from the namespace of the proxy that uses them, the egress gateway\'s ("istio-egress"); create the Secret in "istio-egress"',
@@ -382,7 +382,7 @@ describe('TlsOriginationEgress | bad input', () => {
       'test/o: addHost("b.com").tls: credentialNamespace: the Secret "c" is in namespace "default"',
     );
     expect(() => o.addHost('a.com')).toThrow('test/o: addHost("a.com"): host "a.com" is already originated by this construct; add each host once');
-    expect(() => o.addHost('*.example.com')).toThrow('test/o: addHost("*.example.com"): Invalid host "*.example.com": TLS origination needs one concrete host');
+    expect(() => o.addHost('*.example.com')).toThrow('test/o: addHost("*.example.com"): invalid host "*.example.com": TLS origination needs one concrete host');
     expect(o.hosts).toEqual(['a.com']);
   });
 

@@ -9,9 +9,11 @@ import {
 } from '../../imports/networking.istio.io';
 import { PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../../imports/security.istio.io';
 import { Telemetry } from '../../imports/telemetry.istio.io';
+import { requireArray, requireInstance, requireStruct } from '../core/boundary';
+import { checkNotProxyPort, containerPortNameProblem, dns1035LabelProblem } from '../core/bounds';
 import { validateDnsLabel, validateDnsSubdomain } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
-import { fieldError, inField, requirePresent } from '../core/errors';
+import { fieldError, inField, problem } from '../core/errors';
 import { WorkloadIdentity, WorkloadSelector } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
 import { EgressPort, protocolFromPortName, validateUniquePorts } from '../core/port';
@@ -328,8 +330,9 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
   public addClientSubset(subset: GatewayClientSubset): void {
     validateDnsLabel(subset.name, 'subset name');
     if (this.clientSubsets.has(subset.name)) {
-      throw new Error(
-        `egress gateway ${this.namespace}/${this.serviceName} already has a client subset "${subset.name}"; give each route its own subset name`,
+      throw problem(
+        `egress gateway ${this.namespace}/${this.serviceName} ("${this.node.path}") already has a client subset "${subset.name}" ` +
+          'from another construct; give each construct routing through the gateway its own name',
       );
     }
     if (subset.ports.length === 0) {
@@ -445,9 +448,10 @@ export class EgressGateway extends EgressGatewayBase {
 
   public constructor(scope: Construct, id: string, props: EgressGatewayProps = {}) {
     super(scope, id);
-    this.mesh = props.mesh ?? MeshSettings.defaults();
+    props = inField(this, 'props', () => requireStruct<EgressGatewayProps>(props ?? {}, 'EgressGatewayProps'));
+    this.mesh = meshOf(this, props.mesh);
     this.namespace = inField(this, 'namespace', () => validateDnsLabel(props.namespace ?? 'istio-egress', 'namespace'));
-    this.serviceName = inField(this, 'name', () => validateDnsLabel(props.name ?? 'egress-gateway', 'gateway name'));
+    this.serviceName = inField(this, 'name', () => serviceName(props.name ?? 'egress-gateway', 'gateway name'));
     rejectRootNamespace(this, this.namespace, this.mesh);
     const instance = `${this.serviceName}.${this.namespace}`;
     if (instance.length > 63) {
@@ -484,7 +488,7 @@ export class EgressGateway extends EgressGatewayBase {
           spec: {
             serviceAccountName: this.serviceName,
             nodeSelector: props.nodeSelector && Object.keys(props.nodeSelector).length > 0 ? { ...props.nodeSelector } : undefined,
-            tolerations: props.tolerations?.map((t, i) => (requirePresent(t, `tolerations[${i}]`) as any)._toKube()),
+            tolerations: this.tolerations(props.tolerations),
             priorityClassName: props.priorityClassName,
             topologySpreadConstraints: props.spreadAcrossZones === false ? undefined : this.spreadConstraints(),
             securityContext: { runAsNonRoot: true, runAsUser: 1337, runAsGroup: 1337, fsGroup: 1337, seccompProfile: { type: 'RuntimeDefault' } },
@@ -560,6 +564,18 @@ export class EgressGateway extends EgressGatewayBase {
     });
   }
 
+  private tolerations(tolerations: plus.NodeTaintQuery[] | undefined) {
+    if (tolerations === undefined) {
+      return undefined;
+    }
+    return inField(this, 'tolerations', () =>
+      requireArray(tolerations, {
+        element: 'a NodeTaintQuery',
+        each: (t) => (requireInstance(t, plus.NodeTaintQuery, 'NodeTaintQuery.is("key", "value")') as any)._toKube(),
+      }),
+    );
+  }
+
   private commonLabels(): { [key: string]: string } {
     return { ...this.podLabels, 'app.kubernetes.io/name': this.serviceName, 'app.kubernetes.io/component': 'egress-gateway' };
   }
@@ -583,16 +599,17 @@ class ImportedEgressGateway extends EgressGatewayBase {
 
   public constructor(scope: Construct, id: string, attrs: EgressGatewayAttributes) {
     super(scope, id);
-    this.mesh = attrs.mesh ?? MeshSettings.defaults();
+    attrs = inField(this, 'attrs', () => requireStruct<EgressGatewayAttributes>(attrs, 'EgressGatewayAttributes'));
+    this.mesh = meshOf(this, attrs.mesh);
     this.namespace = inField(this, 'namespace', () => validateDnsLabel(attrs.namespace, 'namespace'));
-    this.serviceName = inField(this, 'serviceName', () => validateDnsLabel(attrs.serviceName, 'service name'));
+    this.serviceName = inField(this, 'serviceName', () => serviceName(attrs.serviceName, 'service name'));
     rejectRootNamespace(this, this.namespace, this.mesh);
     this.podLabels = inField(this, 'selectorLabels', () => WorkloadSelector.fromLabels(attrs.selectorLabels).labels);
     this.identity =
       attrs.serviceAccountName === undefined
         ? undefined
         : inField(this, 'serviceAccountName', () => WorkloadIdentity.serviceAccount(this.namespace, validateDnsSubdomain(attrs.serviceAccountName!, 'service account name')));
-    if (!attrs.ports || attrs.ports.length === 0) {
+    if (attrs.ports === undefined || attrs.ports === null || (Array.isArray(attrs.ports) && attrs.ports.length === 0)) {
       fieldError(this, 'ports', 'an existing gateway needs at least one port; list its Service ports (e.g. EgressPort.tls(443, { targetPort: 8443 }))');
     }
     // As in a Kubernetes Service, a port without targetPort targets the same port number on the pods.
@@ -621,22 +638,30 @@ function rejectRootNamespace(scope: IConstruct, namespace: string, mesh: MeshSet
 
 /** Validates gateway ports and fills in target ports (port + lowPortOffset below 1024, else the port itself). */
 function gatewayPorts(scope: IConstruct, ports: EgressPort[] | undefined, lowPortOffset: number): EgressPort[] {
-  const given = ports ?? [EgressPort.tls(443)];
+  const given = inField(scope, 'ports', () =>
+    requireArray(ports ?? [EgressPort.tls(443)], { element: 'an EgressPort', each: (p) => requireInstance(p, EgressPort, 'EgressPort.tls(443)') }),
+  );
   if (given.length === 0) {
     fieldError(scope, 'ports', 'at least one port is required, e.g. EgressPort.tls(443)');
   }
-  const result = given.map((port, i) => {
-    requirePresent(port, `${scope.node.path}: ports[${i}]`);
-    if (protocolFromPortName(port.name) !== port.protocol) {
-      fieldError(
-        scope,
-        `ports[${i}]`,
-        `port name "${port.name}" does not start with its protocol: Istio reads a Service port's protocol from the name; use e.g. "${port.protocol.toLowerCase()}-${port.number}"`,
-      );
-    }
-    const targetPort = port.targetPort ?? (port.number < 1024 ? port.number + lowPortOffset : port.number);
-    return EgressPort.of({ number: port.number, protocol: port.protocol, name: port.name, targetPort });
-  });
+  const result = given.map((port, i) =>
+    inField(scope, `ports[${i}]`, () => {
+      if (protocolFromPortName(port.name) !== port.protocol) {
+        throw problem(
+          `port name "${port.name}" does not start with its protocol: Istio reads a Service port's protocol from the name; use e.g. "${port.protocol.toLowerCase()}-${port.number}"`,
+        );
+      }
+      // The Deployment's container ports carry the same names: Kubernetes refuses names that are not IANA service names.
+      const nameWhy = containerPortNameProblem(port.name);
+      if (nameWhy) {
+        throw problem(`port name "${port.name}" ${nameWhy}; the gateway's container port carries it, so shorten it (e.g. "${port.protocol.toLowerCase()}-${port.number}")`);
+      }
+      const targetPort = port.targetPort ?? (port.number < 1024 ? port.number + lowPortOffset : port.number);
+      checkNotProxyPort(port.number, 'port');
+      checkNotProxyPort(targetPort, 'target port');
+      return EgressPort.of({ number: port.number, protocol: port.protocol, name: port.name, targetPort });
+    }),
+  );
   inField(scope, 'ports', () => validateUniquePorts(result, 'ports'));
   const targets = new Map<number, number>();
   result.forEach((p, i) => {
@@ -647,6 +672,21 @@ function gatewayPorts(scope: IConstruct, ports: EgressPort[] | undefined, lowPor
     targets.set(p.targetPort!, i);
   });
   return result;
+}
+
+/** A Kubernetes Service name: a DNS-1123 label that starts with a letter (DNS-1035). */
+function serviceName(value: string, what: string): string {
+  validateDnsLabel(value, what);
+  const why = dns1035LabelProblem(value);
+  if (why) {
+    throw problem(`invalid ${what} "${value}": it ${why}; e.g. "egress-gateway"`);
+  }
+  return value;
+}
+
+/** The mesh settings given (a MeshSettings instance), or Istio's defaults. */
+function meshOf(scope: IConstruct, mesh: MeshSettings | undefined): MeshSettings {
+  return mesh === undefined ? MeshSettings.defaults() : inField(scope, 'mesh', () => requireInstance(mesh, MeshSettings, 'new MeshSettings({ ... })'));
 }
 
 function toKubeResources(resources: plus.ContainerResources | undefined): plus.k8s.ResourceRequirements {

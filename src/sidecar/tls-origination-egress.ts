@@ -321,7 +321,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
     const parsed = inField(this, field, () => {
       const wildcard = (name: string, example: string) =>
         new Error(
-          `Invalid host "${name}": TLS origination needs one concrete host, since the gateway connects to that exact name and verifies ` +
+          `invalid host "${name}": TLS origination needs one concrete host, since the gateway connects to that exact name and verifies ` +
             `its certificate for it; list each name you call (e.g. "${example}")`,
         );
       if (host === '*') {

@@ -1,0 +1,43 @@
+// Labels regular expressions with Go's own parser, the way Istio compiles EnvoyFilter proxyVersion
+// (regexp.Compile). Reads a JSON array of strings on stdin, writes a JSON array of {"re","ok","err"} on stdout.
+// Regenerates test/fixtures/re2-go.json: see test/re2.test.ts.
+//
+//	go run scripts/re2-oracle.go < cases.json > test/fixtures/re2-go.json
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"regexp"
+	"runtime"
+)
+
+type result struct {
+	Re  string `json:"re"`
+	Ok  bool   `json:"ok"`
+	Err string `json:"err,omitempty"`
+}
+
+func main() {
+	var cases []string
+	if err := json.NewDecoder(os.Stdin).Decode(&cases); err != nil {
+		panic(err)
+	}
+	out := struct {
+		Go    string   `json:"go"`
+		Cases []result `json:"cases"`
+	}{Go: runtime.Version()}
+	for _, c := range cases {
+		_, err := regexp.Compile(c)
+		r := result{Re: c, Ok: err == nil}
+		if err != nil {
+			r.Err = err.Error()
+		}
+		out.Cases = append(out.Cases, r)
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", " ")
+	if err := enc.Encode(out); err != nil {
+		panic(err)
+	}
+}
