@@ -6,7 +6,7 @@
  *
  * Each check throws a `problem` (no construct path); `subField` locates a bad element (`[2]`).
  */
-import { InputError, problem } from './errors';
+import { atSubField, problem } from './errors';
 import { show } from './bounds';
 
 /** Options for `requireArray`. @internal */
@@ -38,7 +38,7 @@ export function requireArray<T>(value: unknown, check: ArrayCheck<T>): T[] {
     try {
       return check.each(item, i);
     } catch (e) {
-      throw nest(e, `[${i}]`);
+      throw atSubField(e, `[${i}]`);
     }
   });
 }
@@ -54,8 +54,11 @@ export function requireInstance<T>(value: unknown, type: { prototype: T; name: s
   if (value instanceof (type as any)) {
     return value as T;
   }
-  const got = value !== null && typeof value === 'object' && value.constructor && value.constructor !== Object ? `a ${value.constructor.name}` : describe(value);
-  throw problem(`expected a ${type.name}, got ${got}; make one with ${how}`);
+  const got =
+    value !== null && typeof value === 'object' && !Array.isArray(value) && value.constructor && value.constructor !== Object
+      ? `${article(value.constructor.name)} ${value.constructor.name}`
+      : describe(value);
+  throw problem(`expected ${article(type.name)} ${type.name}, got ${got}; make one with ${how}`);
 }
 
 /**
@@ -67,7 +70,7 @@ export function requireInstance<T>(value: unknown, type: { prototype: T; name: s
 export function requireImplements<T>(value: unknown, interfaceName: string, methods: string[], how: string): T {
   const missing = value === null || typeof value !== 'object' ? methods : methods.filter((m) => typeof (value as any)[m] !== 'function');
   if (missing.length > 0) {
-    throw problem(`expected an ${interfaceName}, got ${describe(value)} (no ${missing.join(', ')}); use ${how}`);
+    throw problem(`expected ${article(interfaceName)} ${interfaceName}, got ${describe(value)} (no ${missing.join(', ')}); use ${how}`);
   }
   return value as T;
 }
@@ -120,10 +123,7 @@ export function describe(value: unknown): string {
   }
 }
 
-/** Re-raises an element's error located at `sub` (`[2]`) plus the element's own sub-field. */
-function nest(e: unknown, sub: string): unknown {
-  if (e instanceof InputError) {
-    return e.located ? e : problem(e.reason, `${sub}${e.subField}`, e);
-  }
-  return problem(e instanceof Error ? e.message : String(e), sub, e);
+/** `a` or `an` before a name (`an EgressPort`, `an IEgressGateway`, `a MeshSettings`). */
+function article(name: string): string {
+  return /^[AEIOU]/.test(name) ? 'an' : 'a';
 }

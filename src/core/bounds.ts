@@ -60,7 +60,13 @@ export function checkDuration(value: unknown, what: string, minSeconds: number =
   if (!(value instanceof Duration)) {
     throw problem(`${what} ${show(value)} must be a Duration, e.g. Duration.minutes(5)`);
   }
-  const ms = value.toMilliseconds();
+  let ms: number;
+  try {
+    ms = value.toMilliseconds();
+  } catch (e) {
+    // cdk8s refuses fractions of a millisecond and non-finite amounts
+    throw problem(`${what} ${value.toHumanString()} must be a whole, finite number of milliseconds, e.g. Duration.seconds(30)`, '', e);
+  }
   if (!Number.isFinite(ms) || !Number.isInteger(ms) || ms < 0) {
     throw problem(`${what} of ${ms} ms must be a whole, finite number of milliseconds, e.g. Duration.seconds(30)`);
   }

@@ -103,6 +103,19 @@ export function inFactory<T>(origin: string, fn: () => T): T {
 }
 
 /**
+ * The error `e` relocated under a sub-field (`[2]`, `podLabels`), for building blocks that check the parts of a value
+ * themselves; the construct's `inField` later adds path and field. Factory prefixes are dropped, `e` is the cause.
+ *
+ * @internal
+ */
+export function atSubField(e: unknown, sub: string): Error {
+  if (e instanceof InputError) {
+    return e.located ? e : problem(e.reason, `${normalizeSub(sub)}${e.subField}`, e);
+  }
+  return problem(lowerFirst(e instanceof Error ? e.message : String(e)), sub, e);
+}
+
+/**
  * The error `inField` throws for `e`.
  *
  * @internal

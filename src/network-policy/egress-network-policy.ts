@@ -5,7 +5,7 @@ import { IEgressWaypoint } from '../ambient/ambient-egress-waypoint';
 import { Cidr, parseIpBlock } from '../core/cidr';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
-import { fieldError, inField, requirePresent } from '../core/errors';
+import { atSubField, fieldError, inField, requirePresent } from '../core/errors';
 import { WorkloadSelector } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
 import { validatePortNumber } from '../core/port';
@@ -821,7 +821,7 @@ function validatePathConfig(config: EgressPathConfig): EgressPathConfig {
   try {
     podLabels = WorkloadSelector.fromLabels(config.podLabels).labels;
   } catch (e) {
-    throw new Error(`podLabels: ${(e as Error).message}`);
+    throw atSubField(e, 'podLabels');
   }
   if (!Array.isArray(config.podPorts) || config.podPorts.length === 0) {
     throw new Error('the path has no pod ports: a rule without ports would allow every port of its pods; the path must list the ports its pods listen on');
