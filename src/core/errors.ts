@@ -148,7 +148,7 @@ function located(path: string, field: string, reason: string, cause?: unknown): 
   return new InputError(`${path}: ${field}: ${reason}`, reason, field, true, cause);
 }
 
-/** `ports` + `[1]` = `ports[1]`; `dnsCache` + `maxHosts` = `dnsCache.maxHosts`. */
+/** `ports` + `[1]` = `ports[1]`; `dnsCache` + `maxHosts` = `dnsCache.maxHosts`; `allow("a")` + `x` = `allow("a"): x`. */
 function joinField(field: string, sub: string): string {
   const s = normalizeSub(sub);
   if (!s) {
@@ -156,6 +156,10 @@ function joinField(field: string, sub: string): string {
   }
   if (!field) {
     return s.startsWith('.') ? s.slice(1) : s;
+  }
+  if (field.endsWith(')') && s.startsWith('.')) {
+    // a method call is not an object: `allow("admin"): identities[0]`
+    return `${field}: ${s.slice(1)}`;
   }
   return `${field}${s}`;
 }
