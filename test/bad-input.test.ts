@@ -100,6 +100,14 @@ describe('EgressGateway: wrong JavaScript types', () => {
     ['tolerations', { tolerations: 'dedicated' }, 'tolerations', 'expected a list, got the string "dedicated"'],
     ['tolerations[0]', { tolerations: [{ key: 'dedicated' }] }, 'tolerations[0]', 'expected a NodeTaintQuery, got an object {"key":"dedicated"}'],
     ['name', { name: 42 }, 'name', 'invalid gateway name 42: expected a string'],
+    ['nodeSelector', { nodeSelector: 'egress' }, 'nodeSelector', 'labels "egress" must be an object of label keys and values'],
+    ['nodeSelector value', { nodeSelector: { pool: 'egress nodes' } }, 'nodeSelector', 'invalid value "egress nodes" for label "pool"'],
+    ['priorityClassName', { priorityClassName: 'High_Priority' }, 'priorityClassName', 'invalid priority class name "High_Priority"'],
+    ['spreadAcrossZones', { spreadAcrossZones: 'no' }, 'spreadAcrossZones', 'expected true or false, got the string "no"'],
+    ['resources', { resources: '1Gi' }, 'resources', 'expected ContainerResources (an object of options), got the string "1Gi"'],
+    ['resources.cpu', { resources: { cpu: '100m' } }, 'resources.cpu', 'expected CpuResources (an object of options), got the string "100m"'],
+    ['resources.cpu.request', { resources: { cpu: { request: '100m' } } }, 'resources.cpu.request', 'expected a Cpu, got the string "100m"; make one with Cpu.millis(100)'],
+    ['resources.memory.limit', { resources: { memory: { limit: 1024 } } }, 'resources.memory.limit', 'expected a Size, got the number 1024; make one with Size.mebibytes(128)'],
   ])('fails for a wrong %s', (_what, props, field, fragment) => {
     expectFails(() => new EgressGateway(chart, 'gw', any(props)), 'test/gw', field, fragment);
   });
@@ -241,7 +249,7 @@ describe('boundary property: any JavaScript value in any prop gives a located er
     );
   });
 
-  const gatewayKeys = ['namespace', 'name', 'ports', 'mesh', 'tolerations'];
+  const gatewayKeys = ['namespace', 'name', 'ports', 'mesh', 'tolerations', 'nodeSelector', 'priorityClassName', 'spreadAcrossZones', 'resources', 'replicas', 'minAvailable', 'autoscaling'];
   test('fails only with messages naming test/gw and the field (EgressGateway)', () => {
     fc.assert(
       fc.property(fc.constantFrom(...gatewayKeys), fc.anything(), (key, value) => {

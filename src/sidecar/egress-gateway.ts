@@ -1,4 +1,4 @@
-import { Lazy } from 'cdk8s';
+import { Lazy, Size } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import {
@@ -9,11 +9,11 @@ import {
 } from '../../imports/networking.istio.io';
 import { PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../../imports/security.istio.io';
 import { Telemetry } from '../../imports/telemetry.istio.io';
-import { requireArray, requireInstance, requireStruct } from '../core/boundary';
+import { requireArray, requireBoolean, requireInstance, requireStruct } from '../core/boundary';
 import { checkNotProxyPort, containerPortNameProblem, dns1035LabelProblem } from '../core/bounds';
 import { validateDnsLabel, validateDnsSubdomain } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
-import { fieldError, inField, problem } from '../core/errors';
+import { atSubField, fieldError, inField, problem } from '../core/errors';
 import { WorkloadIdentity, WorkloadSelector } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
 import { EgressPort, protocolFromPortName, validateUniquePorts } from '../core/port';
@@ -465,6 +465,7 @@ export class EgressGateway extends EgressGatewayBase {
     this.ports = gatewayPorts(this, props.ports, 8000);
     const scaling = validateScaling(this, props);
     this.replicas = scaling.replicas;
+    const placement = this.placement(props);
 
     const metadata = { name: this.serviceName, namespace: this.namespace, labels: this.commonLabels() };
 
@@ -487,17 +488,17 @@ export class EgressGateway extends EgressGatewayBase {
           },
           spec: {
             serviceAccountName: this.serviceName,
-            nodeSelector: props.nodeSelector && Object.keys(props.nodeSelector).length > 0 ? { ...props.nodeSelector } : undefined,
+            nodeSelector: placement.nodeSelector,
             tolerations: this.tolerations(props.tolerations),
-            priorityClassName: props.priorityClassName,
-            topologySpreadConstraints: props.spreadAcrossZones === false ? undefined : this.spreadConstraints(),
+            priorityClassName: placement.priorityClassName,
+            topologySpreadConstraints: placement.spreadAcrossZones ? this.spreadConstraints() : undefined,
             securityContext: { runAsNonRoot: true, runAsUser: 1337, runAsGroup: 1337, fsGroup: 1337, seccompProfile: { type: 'RuntimeDefault' } },
             containers: [
               {
                 name: 'istio-proxy',
                 image: 'auto',
                 ports: this.ports.map((p) => ({ name: p.name, containerPort: p.targetPort!, protocol: 'TCP' })),
-                resources: toKubeResources(props.resources),
+                resources: inField(this, 'resources', () => toKubeResources(props.resources)),
                 securityContext: {
                   allowPrivilegeEscalation: false,
                   privileged: false,
@@ -562,6 +563,18 @@ export class EgressGateway extends EgressGatewayBase {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: metadata.name },
       subjects: [{ kind: 'ServiceAccount', name: this.serviceName, namespace: this.namespace }],
     });
+  }
+
+  /** Node selector, priority class and zone spreading, checked where they enter (they reach the Deployment verbatim). */
+  private placement(props: EgressGatewayProps) {
+    const nodeSelector =
+      props.nodeSelector === undefined || (typeof props.nodeSelector === 'object' && props.nodeSelector !== null && Object.keys(props.nodeSelector).length === 0)
+        ? undefined
+        : inField(this, 'nodeSelector', () => WorkloadSelector.fromLabels(props.nodeSelector!).labels);
+    const priorityClassName =
+      props.priorityClassName === undefined ? undefined : inField(this, 'priorityClassName', () => validateDnsSubdomain(props.priorityClassName!, 'priority class name'));
+    const spreadAcrossZones = props.spreadAcrossZones === undefined ? true : inField(this, 'spreadAcrossZones', () => requireBoolean(props.spreadAcrossZones));
+    return { nodeSelector, priorityClassName, spreadAcrossZones };
   }
 
   private tolerations(tolerations: plus.NodeTaintQuery[] | undefined) {
@@ -693,6 +706,31 @@ function toKubeResources(resources: plus.ContainerResources | undefined): plus.k
   const q = (v: string) => k8s.Quantity.fromString(v);
   if (!resources) {
     return { requests: { cpu: q('100m'), memory: q('128Mi') }, limits: { cpu: q('2000m'), memory: q('1024Mi') } };
+  }
+  requireStruct<plus.ContainerResources>(resources, 'ContainerResources');
+  for (const [kind, type, how, structName] of [
+    ['cpu', plus.Cpu, 'Cpu.millis(100)', 'CpuResources'],
+    ['memory', Size, 'Size.mebibytes(128)', 'MemoryResources'],
+    ['ephemeralStorage', Size, 'Size.gibibytes(1)', 'EphemeralStorageResources'],
+  ] as const) {
+    const amounts = (resources as any)[kind];
+    if (amounts === undefined) {
+      continue;
+    }
+    try {
+      requireStruct(amounts, structName);
+    } catch (e) {
+      throw atSubField(e, kind);
+    }
+    for (const bound of ['request', 'limit']) {
+      if (amounts[bound] !== undefined) {
+        try {
+          requireInstance(amounts[bound], type as any, how);
+        } catch (e) {
+          throw atSubField(e, `${kind}.${bound}`);
+        }
+      }
+    }
   }
   const amounts = resourceAmounts(resources);
   const quantities = (values: { [key: string]: string } | undefined) =>
