@@ -6,8 +6,8 @@
 import { Chart, Duration, Testing } from 'cdk8s';
 import * as fc from 'fast-check';
 import { DnsLookupFamily, EgressGateway, EgressPort, MeshSettings, WildcardEgressGateway, WorkloadIdentity } from '../src';
-import { InputError } from '../src/core/errors';
 import { synthValid } from './schema';
+import { InputError } from '../src/core/errors';
 
 /** Runs `make` and checks the error: `<path>: <field>: ...<fragment>...`, a plain Error (never a TypeError). */
 function expectFails(make: () => unknown, path: string, field: string, fragment: string): Error {
@@ -33,7 +33,7 @@ beforeEach(() => {
 });
 const any = (v: unknown) => v as any;
 
-describe('EgressGateway: values the API server or Istio would refuse', () => {
+describe('L7: EgressGateway: values the API server or Istio would refuse', () => {
   test.each([
     ['1gw', 'must start with a lower-case letter (Kubernetes Service names are DNS-1035 labels)'],
     ['443', 'must start with a lower-case letter'],
@@ -90,7 +90,7 @@ describe('EgressGateway: values the API server or Istio would refuse', () => {
   });
 });
 
-describe('EgressGateway: wrong JavaScript types', () => {
+describe('L7: EgressGateway: wrong JavaScript types', () => {
   test.each([
     ['ports', { ports: 'tls-443' }, 'ports', 'expected a list, got the string "tls-443"; wrap it in a list'],
     ['ports[0] plain object', { ports: [{ number: 443, protocol: 'TLS', name: 'tls-443' }] }, 'ports[0]', 'expected an EgressPort, got an object {"number":443'],
@@ -117,7 +117,7 @@ describe('EgressGateway: wrong JavaScript types', () => {
   });
 });
 
-describe('WildcardEgressGateway: values Istio or Envoy would refuse', () => {
+describe('L7: WildcardEgressGateway: values Istio or Envoy would refuse', () => {
   const make = (props: object) => () => new WildcardEgressGateway(chart, 'wc', { hosts: ['*.example.com'], ...any(props) });
 
   test.each([
@@ -139,7 +139,12 @@ describe('WildcardEgressGateway: values Istio or Envoy would refuse', () => {
     new WildcardEgressGateway(chart, 'wc', {
       hosts: ['*.example.com'],
       envoyFilterPriority: 2 ** 31 - 1,
-      dnsCache: { maxHosts: 2 ** 32 - 1, maxPendingRequests: 2 ** 32 - 1, hostTtl: Duration.seconds(315576000000), lookupFamily: DnsLookupFamily.ALL },
+      dnsCache: {
+        maxHosts: 2 ** 32 - 1,
+        maxPendingRequests: 2 ** 32 - 1,
+        hostTtl: Duration.seconds(315576000000),
+        lookupFamily: DnsLookupFamily.ALL,
+      },
       // named groups in both Go forms (Go >= 1.22); JavaScript's RegExp would refuse (?P<...>)
       proxyVersion: '^1\\.(?P<minor>30)\\.(?<patch>[0-9]+)',
     });
@@ -150,7 +155,7 @@ describe('WildcardEgressGateway: values Istio or Envoy would refuse', () => {
   });
 });
 
-describe('WildcardEgressGateway: wrong JavaScript types', () => {
+describe('L7: WildcardEgressGateway: wrong JavaScript types', () => {
   test.each([
     [{ hosts: 'a.com' }, 'hosts', 'expected a list, got the string "a.com"; wrap it in a list: ["a.com"]'],
     [{ hosts: [42] }, 'hosts[0]', 'expected a string such as "api.example.com", got the number 42'],
@@ -189,7 +194,7 @@ describe('WildcardEgressGateway: wrong JavaScript types', () => {
   });
 });
 
-describe('factory errors name the factory call; constructs name path and field', () => {
+describe('L7: factory errors name the factory call; constructs name path and field', () => {
   test.each([
     [() => EgressPort.tls(0), 'EgressPort.tls(0): port number 0 must be an integer in the range 1..65535'],
     [() => EgressPort.http(80, any('http-80')), 'EgressPort.http(80): options "http-80" must be an object such as { name: "tls-api" }'],
@@ -224,7 +229,7 @@ describe('factory errors name the factory call; constructs name path and field',
   });
 });
 
-describe('boundary property: any JavaScript value in any prop gives a located error or a valid synth, never a TypeError', () => {
+describe('L7: boundary property: any JavaScript value in any prop gives a located error or a valid synth, never a TypeError', () => {
   const keys = ['hosts', 'ports', 'allowFrom', 'name', 'gateway', 'mesh', 'dnsCache', 'envoyFilterPriority', 'proxyVersion', 'accessLogging'];
   test('fails only with messages naming test/wc (or its gateway) and the field', () => {
     fc.assert(
@@ -271,4 +276,35 @@ describe('boundary property: any JavaScript value in any prop gives a located er
 test('InputError from the building blocks is internal: not exported from the package', () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   expect(Object.keys(require('../src'))).not.toContain('InputError');
+});
+
+/** The cases of the security review's fuzzing section (L7) in sidecar mode: each failed before this change (checked). */
+const l7Cases: Array<[string, (c: Chart) => unknown]> = [
+  ['hosts string', (c: Chart) => new WildcardEgressGateway(c, 'wc', { hosts: 'a.com' as any })],
+  ['allowFrom [{}]', (c: Chart) => new WildcardEgressGateway(c, 'wc', { hosts: ['a.com'], allowFrom: [{}] as any })],
+  ['allowFrom [{namespace}]', (c: Chart) => new WildcardEgressGateway(c, 'wc', { hosts: ['a.com'], allowFrom: [{ namespace: 'x' }] as any })],
+  ['priority 2^31', (c: Chart) => new WildcardEgressGateway(c, 'wc', { hosts: ['a.com'], envoyFilterPriority: 2 ** 31 })],
+  ['maxHosts 2^32', (c: Chart) => new WildcardEgressGateway(c, 'wc', { hosts: ['a.com'], dnsCache: { maxHosts: 2 ** 32 } })],
+  ['hostTtl 1e8 days', (c: Chart) => new WildcardEgressGateway(c, 'wc', { hosts: ['a.com'], dnsCache: { hostTtl: Duration.days(1e8) } })],
+  ['lookupFamily BOGUS', (c: Chart) => new WildcardEgressGateway(c, 'wc', { hosts: ['a.com'], dnsCache: { lookupFamily: 'BOGUS' as any } })],
+  ['proxyVersion (?!', (c: Chart) => new WildcardEgressGateway(c, 'wc', { hosts: ['a.com'], proxyVersion: '^1\\.30(?!\\.0)' })],
+  ['proxyVersion \\1', (c: Chart) => new WildcardEgressGateway(c, 'wc', { hosts: ['a.com'], proxyVersion: '(1)\\1' })],
+  ['name 1gw', (c: Chart) => new EgressGateway(c, 'gw', { name: '1gw' })],
+  ['name 443', (c: Chart) => new EgressGateway(c, 'gw', { name: '443' })],
+  ['port name 20 chars', (c: Chart) => new EgressGateway(c, 'gw', { ports: [EgressPort.tls(443, { name: 'tls-egress-wikipedia' })] })],
+  ['port 15021', (c: Chart) => new EgressGateway(c, 'gw', { ports: [EgressPort.tls(15021)] })],
+  ['port 15090', (c: Chart) => new EgressGateway(c, 'gw', { ports: [EgressPort.tls(15090)] })],
+];
+test.each(l7Cases)('L7: fails for %s with a located error, never a TypeError', (_n, make) => {
+  const c = Testing.chart();
+  let err: any;
+  try {
+    make(c);
+    Testing.synth(c);
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeDefined();
+  expect(err).not.toBeInstanceOf(TypeError);
+  expect(err.message).toMatch(/^test\/(wc|gw)(\/EgressGateway)?: /);
 });

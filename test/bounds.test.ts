@@ -1,5 +1,6 @@
 import { Duration, Testing } from 'cdk8s';
 import * as fc from 'fast-check';
+import { DnsLookupFamily, EgressPort } from '../src';
 import { describe as describeValue, requireArray, requireImplements, requireInstance } from '../src/core/boundary';
 import {
   checkDuration,
@@ -14,7 +15,6 @@ import {
   PROXY_RESERVED_PORTS,
 } from '../src/core/bounds';
 import { fieldError, inFactory, inField, InputError, problem } from '../src/core/errors';
-import { DnsLookupFamily, EgressPort } from '../src';
 
 /**
  * Kubernetes `IsValidPortName` (apimachinery `validation.go`), written as its four rules read, to compare against.
@@ -132,8 +132,9 @@ describe('container port names (Kubernetes IsValidPortName)', () => {
   });
 
   test('every default EgressPort name is a valid container port name for every port number (property)', () => {
+    const factories = fc.constantFrom(EgressPort.tls, EgressPort.https, EgressPort.http, EgressPort.tcp);
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 65535 }), fc.constantFrom(EgressPort.tls, EgressPort.https, EgressPort.http, EgressPort.tcp), (n, make) => {
+      fc.property(fc.integer({ min: 1, max: 65535 }), factories, (n, make) => {
         expect(containerPortNameProblem(make(n).name)).toBeUndefined();
       }),
     );

@@ -6,8 +6,8 @@
  *
  * Each check throws a `problem` (no construct path); `subField` locates a bad element (`[2]`).
  */
-import { atSubField, problem } from './errors';
 import { show } from './bounds';
+import { atSubField, problem } from './errors';
 
 /** Options for `requireArray`. @internal */
 export interface ArrayCheck<T> {

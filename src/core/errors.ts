@@ -75,7 +75,7 @@ export function inField<T>(scope: IConstruct, field: string, fn: () => T): T {
  * @internal
  */
 export function fieldError(scope: IConstruct, field: string, reason: string): never {
-  throw located(scope.node.path, field, reason);
+  throw locatedError(scope.node.path, field, reason);
 }
 
 /**
@@ -125,10 +125,10 @@ export function locate(scope: IConstruct, field: string, e: unknown): Error {
     if (e.located) {
       return e;
     }
-    return located(scope.node.path, joinField(field, e.subField), e.reason, e);
+    return locatedError(scope.node.path, joinField(field, e.subField), e.reason, e);
   }
   const message = e instanceof Error ? e.message : String(e);
-  return located(scope.node.path, field, lowerFirst(message), e);
+  return locatedError(scope.node.path, field, lowerFirst(message), e);
 }
 
 /**
@@ -144,7 +144,7 @@ export function requirePresent<T>(value: T | undefined | null, what: string): T 
   return value;
 }
 
-function located(path: string, field: string, reason: string, cause?: unknown): InputError {
+function locatedError(path: string, field: string, reason: string, cause?: unknown): InputError {
   return new InputError(`${path}: ${field}: ${reason}`, reason, field, true, cause);
 }
 

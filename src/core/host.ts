@@ -1,5 +1,5 @@
-import { dnsLabelProblem, MAX_DNS_NAME_LENGTH } from './dns';
 import { show } from './bounds';
+import { dnsLabelProblem, MAX_DNS_NAME_LENGTH } from './dns';
 import { inFactory, problem } from './errors';
 
 /**

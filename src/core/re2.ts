@@ -371,8 +371,8 @@ function singleEscape(s: string, i: number): number {
     c: 'write the control character as "\\x01"',
     G: 'RE2 has no "\\G"',
     K: 'RE2 has no "\\K"',
-    '8': 'RE2 has no backreferences',
-    '9': 'RE2 has no backreferences',
+    8: 'RE2 has no backreferences',
+    9: 'RE2 has no backreferences',
   };
   throw new Re2Error(i, `invalid escape "\\${c}"`, hints[c] ?? 'escape only punctuation, or use a supported escape such as "\\d", "\\s", "\\w", "\\b"');
 }
