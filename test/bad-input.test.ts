@@ -5,7 +5,7 @@
  */
 import { Chart, Duration, Testing } from 'cdk8s';
 import * as fc from 'fast-check';
-import { DnsLookupFamily, EgressGateway, EgressPort, MeshSettings, WildcardEgressGateway, WorkloadIdentity } from '../src';
+import { DnsLookupFamily, EgressGateway, EgressPort, MeshSettings, TlsOriginationEgress, WildcardEgressGateway, WorkloadIdentity } from '../src';
 import { synthValid } from './schema';
 import { InputError } from '../src/core/errors';
 
@@ -289,6 +289,8 @@ const l7Cases: Array<[string, (c: Chart) => unknown]> = [
   ['lookupFamily BOGUS', (c: Chart) => new WildcardEgressGateway(c, 'wc', { hosts: ['a.com'], dnsCache: { lookupFamily: 'BOGUS' as any } })],
   ['proxyVersion (?!', (c: Chart) => new WildcardEgressGateway(c, 'wc', { hosts: ['a.com'], proxyVersion: '^1\\.30(?!\\.0)' })],
   ['proxyVersion \\1', (c: Chart) => new WildcardEgressGateway(c, 'wc', { hosts: ['a.com'], proxyVersion: '(1)\\1' })],
+  ['TlsOriginationEgress hosts string', (c: Chart) => new TlsOriginationEgress(c, 'wc', { hosts: 'a.com' as any, allowFrom: [WorkloadIdentity.anyInMesh()] })],
+  ['TlsOriginationEgress allowFrom [{}]', (c: Chart) => new TlsOriginationEgress(c, 'wc', { hosts: ['a.com'], allowFrom: [{}] as any })],
   ['name 1gw', (c: Chart) => new EgressGateway(c, 'gw', { name: '1gw' })],
   ['name 443', (c: Chart) => new EgressGateway(c, 'gw', { name: '443' })],
   ['port name 20 chars', (c: Chart) => new EgressGateway(c, 'gw', { ports: [EgressPort.tls(443, { name: 'tls-egress-wikipedia' })] })],

@@ -209,6 +209,7 @@ describe('errors.ts: one wrapping mechanism', () => {
     const chart = Testing.chart();
     expect(() => inField(chart, 'f', () => { throw new Error('Something broke'); })).toThrow(/^test: f: something broke$/);
     expect(() => inField(chart, 'f', () => { throw new Error('EgressPort.tls(0): bad'); })).toThrow(/^test: f: EgressPort\.tls\(0\): bad$/);
+    expect(() => inField(chart, 'f', () => { throw new Error('Istio refuses it'); })).toThrow(/^test: f: Istio refuses it$/);
   });
 
   test('fails with the factory call as prefix until a construct locates the error', () => {

@@ -339,7 +339,7 @@ describe('TlsOriginationEgress | bad input', () => {
   test.each([
     [{ hosts: ['*.cnn.com'] }, 'test/o: hosts[0]: invalid host "*.cnn.com": TLS origination needs one concrete host, since the gateway connects to that exact name and verifies its certificate for it; list each name you call (e.g. "www.cnn.com")'],
     [{ hosts: ['*'] }, 'test/o: hosts[0]: invalid host "*": TLS origination needs one concrete host, since the gateway connects to that exact name and verifies its certificate for it; list each name you call (e.g. "api.example.com")'],
-    [{ hosts: [null] }, 'test/o: hosts[0]: a host must not be null or undefined; remove the empty entry'],
+    [{ hosts: [null] }, 'test/o: hosts[0]: a host must not be null; remove the empty entry'],
     [{ hosts: ['http://edition.cnn.com'] }, 'test/o: hosts[0]: invalid host "http://edition.cnn.com": a host is a DNS name, not a URL; remove the scheme and path'],
     [{ hosts: ['edition'] }, 'test/o: hosts[0]: invalid host "edition": short names are not allowed'],
     [{ hosts: ['a.com', 'a.com'] }, 'test/o: hosts[1]: host "a.com" is already originated by this construct; add each host once'],
@@ -351,7 +351,7 @@ describe('TlsOriginationEgress | bad input', () => {
     [{ hosts: ['a.com'], gatewayPort: 8080 }, 'test/o: gatewayPort: egress gateway istio-egress/egress-gateway has no port 8080 (it has 80); add it to the gateway\'s ports'],
     [{ hosts: ['a.com'], name: 'TLS' }, 'test/o: name: invalid name "TLS"'],
     [{ hosts: ['a.com'], allowFrom: [] }, 'test/o: allowFrom: an empty list would allow nobody; omit it to allow the chart\'s namespace, or list identities'],
-    [{ hosts: ['a.com'], allowFrom: [undefined] }, 'test/o: allowFrom[0] must not be null or undefined'],
+    [{ hosts: ['a.com'], allowFrom: [undefined] }, 'test/o: allowFrom[0]: a WorkloadIdentity must not be undefined'],
   ])('fails for %j', (props, message) => {
     expect(() => new TlsOriginationEgress(appsChart(), 'o', props as any)).toThrow(message);
   });

@@ -171,7 +171,13 @@ function normalizeSub(sub: string): string {
   return `.${sub}`;
 }
 
-/** One casing: a reason starts lower case, unless it starts with an identifier or a quoted value. */
+/** Proper names a reason may start with. */
+const PROPER_NAMES = /^(Istio|Istio's|Envoy|Envoy's|Kubernetes|Go|JavaScript|TypeScript|Python|Java|RE2|DNS|TLS|HTTP)\b/;
+
+/** One casing: a reason starts lower case, unless it starts with an identifier, a proper name or a quoted value. */
 function lowerFirst(message: string): string {
-  return /^[A-Z][a-z]+\b(?![.(])/.test(message) && !/^[A-Z][a-z]+[A-Z]/.test(message) ? message[0].toLowerCase() + message.slice(1) : message;
+  if (PROPER_NAMES.test(message) || !/^[A-Z][a-z]+\b(?![.(])/.test(message) || /^[A-Z][a-z]+[A-Z]/.test(message)) {
+    return message;
+  }
+  return message[0].toLowerCase() + message.slice(1);
 }

@@ -3,6 +3,7 @@ import { Construct, IConstruct } from 'constructs';
 import { EgressGateway, IEgressGateway } from './egress-gateway';
 import * as net from '../../imports/networking.istio.io';
 import * as sec from '../../imports/security.istio.io';
+import { requireArray, requireInstance } from '../core/boundary';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
 import { fieldError, inField, requirePresent } from '../core/errors';
@@ -279,7 +280,8 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       },
     });
 
-    (props.hosts ?? []).forEach((h, i) => this.addHostAt(h, `hosts[${i}]`, undefined));
+    const hosts = props.hosts === undefined ? [] : inField(this, 'hosts', () => requireArray<string>(props.hosts, { element: 'a host' }));
+    hosts.forEach((h, i) => this.addHostAt(h, `hosts[${i}]`, undefined));
   }
 
   /**
@@ -473,7 +475,9 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       }
       return [inField(this, 'allowFrom', () => WorkloadIdentity.allInNamespace(namespace))];
     }
-    const identities = allowFrom.map((identity, i) => requirePresent(identity, `${this.node.path}: allowFrom[${i}]`));
+    const identities = inField(this, 'allowFrom', () =>
+      requireArray(allowFrom, { element: 'a WorkloadIdentity', each: (i) => requireInstance(i, WorkloadIdentity, 'WorkloadIdentity.serviceAccount("shop", "checkout")') }),
+    );
     if (identities.length === 0) {
       fieldError(this, 'allowFrom', 'an empty list would allow nobody; omit it to allow the chart\'s namespace, or list identities');
     }
