@@ -151,7 +151,8 @@ export interface EgressGatewayProps {
   readonly namespace?: string;
 
   /**
-   * Name of the Deployment, Service and ServiceAccount (a DNS-1123 label).
+   * Name of the Deployment, Service and ServiceAccount: a DNS-1035 label (lower-case letters, digits and '-',
+   * starting with a letter), as Kubernetes requires of Service names.
    *
    * @default "egress-gateway"
    */
@@ -161,7 +162,9 @@ export interface EgressGatewayProps {
    * The Service ports sidecars send egress traffic to. A port's `targetPort` is the port the proxy listens on; when
    * not set it is the port plus 8000 for ports below 1024 (443 -> 8443, as Istio's charts do: the proxy runs as
    * non-root and cannot bind low ports), else the port itself. Port names must start with the protocol
-   * (`tls-...`, `http-...`): Istio reads a Service port's protocol from its name.
+   * (`tls-...`, `http-...`): Istio reads a Service port's protocol from its name; they also name the container ports,
+   * so at most 15 characters with no `--` (Kubernetes `IsValidPortName`). The Istio proxy's own ports (15000, 15001,
+   * 15004, 15006, 15008, 15009, 15020, 15021, 15053, 15090) cannot be Service or target ports.
    *
    * @default - [EgressPort.tls(443)] (443 -> 8443)
    */

@@ -41,21 +41,22 @@ export enum DnsLookupFamily {
  */
 export interface SniDnsCacheOptions {
   /**
-   * Most host names the cache holds; connections to further names fail until entries expire.
+   * Most host names the cache holds; connections to further names fail until entries expire. 1..4294967295 (uint32).
    *
    * @default 1024
    */
   readonly maxHosts?: number;
 
   /**
-   * Most DNS lookups in flight at once (`dns_cache_circuit_breaker.max_pending_requests`).
+   * Most DNS lookups in flight at once (`dns_cache_circuit_breaker.max_pending_requests`). 1..4294967295 (uint32).
    *
    * @default 1024
    */
   readonly maxPendingRequests?: number;
 
   /**
-   * How long an unused host stays in the cache.
+   * How long an unused host stays in the cache: whole milliseconds, from 1 second to protobuf's maximum Duration
+   * (315576000000 seconds).
    *
    * @default Duration.minutes(5)
    */
@@ -132,7 +133,7 @@ export interface WildcardEgressGatewayProps {
   readonly dnsCache?: SniDnsCacheOptions;
 
   /**
-   * Priority of the EnvoyFilter (higher applies later; Istio's default is 0).
+   * Priority of the EnvoyFilter (higher applies later; Istio's default is 0). A protobuf int32.
    *
    * @default 10
    */
@@ -141,7 +142,9 @@ export interface WildcardEgressGatewayProps {
   /**
    * Apply the EnvoyFilter only to gateway proxies whose version matches this regular expression (e.g. `^1\.30.*`),
    * so an Istio upgrade turns the forwarder off (connections fail closed) instead of applying it to an Envoy it was
-   * not tested with.
+   * not tested with. Istio compiles it with Go's RE2 and refuses the whole EnvoyFilter if that fails, so RE2 syntax
+   * is checked at synth: no lookaround (`(?=`, `(?!`, `(?<=`, `(?<!`), backreferences or possessive quantifiers;
+   * named groups `(?P<name>...)` / `(?<name>...)` and flags such as `(?i)` are fine.
    *
    * @default - every proxy version
    */
