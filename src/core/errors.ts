@@ -4,7 +4,7 @@ import { IConstruct } from 'constructs';
  * The one error mechanism of the library. Every message reads `<where>: <field>: <reason>`:
  *
  * - `<where>` is the construct path (`app/chart/gateway`) or, for an error thrown by a static factory before any
- *   construct has seen the value, the factory call (`EgressPort.tls(0)`, `MeshSettings`);
+ *   construct has seen the value, the factory call (`EgressPort.tls(0)`, `new MeshSettings`);
  * - `<field>` is the prop or argument being read (`ports[1]`, `dnsCache.maxHosts`);
  * - `<reason>` is one or two sentences, starting lower case: what is wrong, the bad value, and the fix.
  *
