@@ -7,6 +7,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"runtime"
@@ -35,9 +36,19 @@ func main() {
 		}
 		out.Cases = append(out.Cases, r)
 	}
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetIndent("", " ")
-	if err := enc.Encode(out); err != nil {
-		panic(err)
+	// one case per line, so a regenerated table diffs line by line
+	goVersion, _ := json.Marshal(out.Go)
+	fmt.Printf("{\"go\": %s, \"cases\": [\n", goVersion)
+	for i, c := range out.Cases {
+		line, err := json.Marshal(c)
+		if err != nil {
+			panic(err)
+		}
+		sep := ","
+		if i == len(out.Cases)-1 {
+			sep = ""
+		}
+		fmt.Printf("  %s%s\n", line, sep)
 	}
+	fmt.Println("]}")
 }
