@@ -1,8 +1,8 @@
 // Labels regular expressions with Go's own parser, the way Istio compiles EnvoyFilter proxyVersion
-// (regexp.Compile). Reads a JSON array of strings on stdin, writes a JSON array of {"re","ok","err"} on stdout.
-// Regenerates test/fixtures/re2-go.json: see test/re2.test.ts.
+// (regexp.Compile). Reads a JSON array of strings on stdin, writes {"go": <version>, "cases": [{"re","ok","err"}...]}
+// on stdout, one case per line. Regenerates test/fixtures/re2-go.json (read by test/re2.test.ts):
 //
-//	go run scripts/re2-oracle.go < cases.json > test/fixtures/re2-go.json
+//	node scripts/re2-cases.js | go run scripts/re2-oracle.go > test/fixtures/re2-go.json
 package main
 
 import (
