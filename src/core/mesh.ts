@@ -1,4 +1,6 @@
+import { show } from './bounds';
 import { validateDnsLabel, validateDnsSubdomain } from './dns';
+import { inFactory, problem } from './errors';
 
 /**
  * Properties of the mesh the manifests are for.
@@ -59,10 +61,22 @@ export class MeshSettings {
   public readonly clusterDomain: string;
 
   public constructor(props: MeshSettingsProps = {}) {
-    this.rootNamespace = validateDnsLabel(props.rootNamespace ?? 'istio-system', 'rootNamespace');
-    this.istiodNamespace = validateDnsLabel(props.istiodNamespace ?? 'istio-system', 'istiodNamespace');
-    this.trustDomain = validateDnsSubdomain(props.trustDomain ?? 'cluster.local', 'trustDomain');
-    this.clusterDomain = validateDnsSubdomain(props.clusterDomain ?? 'cluster.local', 'clusterDomain');
+    const given = inFactory('new MeshSettings', () => {
+      if (props !== undefined && props !== null && (typeof props !== 'object' || Array.isArray(props))) {
+        throw problem(`expected MeshSettingsProps (an object such as { trustDomain: "example.org" }), got ${show(props)}`);
+      }
+      const p = props ?? {};
+      return {
+        rootNamespace: validateDnsLabel(p.rootNamespace ?? 'istio-system', 'rootNamespace'),
+        istiodNamespace: validateDnsLabel(p.istiodNamespace ?? 'istio-system', 'istiodNamespace'),
+        trustDomain: validateDnsSubdomain(p.trustDomain ?? 'cluster.local', 'trustDomain'),
+        clusterDomain: validateDnsSubdomain(p.clusterDomain ?? 'cluster.local', 'clusterDomain'),
+      };
+    });
+    this.rootNamespace = given.rootNamespace;
+    this.istiodNamespace = given.istiodNamespace;
+    this.trustDomain = given.trustDomain;
+    this.clusterDomain = given.clusterDomain;
   }
 
   /** The fully qualified in-cluster name of a Service: `<name>.<namespace>.svc.<clusterDomain>`. */
