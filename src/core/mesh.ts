@@ -1,4 +1,5 @@
 import { validateDnsLabel, validateDnsSubdomain } from './dns';
+import { IstioVersion } from './istio-version';
 
 /**
  * Properties of the mesh the manifests are for.
@@ -32,16 +33,28 @@ export interface MeshSettingsProps {
    * @default "cluster.local"
    */
   readonly clusterDomain?: string;
+
+  /**
+   * The Istio release the mesh runs, set once for every construct that reads these settings. Must be in the support
+   * window (IstioVersion.OLDEST_SUPPORTED to IstioVersion.NEWEST_SUPPORTED: 1.30 to 1.32), whose CRDs the manifests
+   * are checked against.
+   *
+   * @default IstioVersion.NEWEST_SUPPORTED
+   */
+  readonly istioVersion?: IstioVersion;
 }
 
 /**
- * Mesh-wide settings every construct reads: root namespace, istiod namespace, trust domain and cluster domain, with
- * Istio's defaults. Pass one instance to every construct of a mesh whose installation changed them.
+ * Mesh-wide settings every construct reads: root namespace, istiod namespace, trust domain, cluster domain and Istio
+ * release, with Istio's defaults. Pass one instance to every construct of a mesh whose installation changed them.
  *
  * @see https://istio.io/latest/docs/reference/config/istio.mesh.v1alpha1/
  */
 export class MeshSettings {
-  /** Istio's defaults: root and istiod namespace `istio-system`, trust and cluster domain `cluster.local`. */
+  /**
+   * Istio's defaults: root and istiod namespace `istio-system`, trust and cluster domain `cluster.local`, the newest
+   * supported Istio release.
+   */
   public static defaults(): MeshSettings {
     return new MeshSettings();
   }
@@ -58,11 +71,24 @@ export class MeshSettings {
   /** The cluster DNS domain. */
   public readonly clusterDomain: string;
 
+  /** The Istio release the mesh runs. */
+  public readonly istioVersion: IstioVersion;
+
   public constructor(props: MeshSettingsProps = {}) {
     this.rootNamespace = validateDnsLabel(props.rootNamespace ?? 'istio-system', 'rootNamespace');
     this.istiodNamespace = validateDnsLabel(props.istiodNamespace ?? 'istio-system', 'istiodNamespace');
     this.trustDomain = validateDnsSubdomain(props.trustDomain ?? 'cluster.local', 'trustDomain');
     this.clusterDomain = validateDnsSubdomain(props.clusterDomain ?? 'cluster.local', 'clusterDomain');
+    this.istioVersion = props.istioVersion ?? IstioVersion.NEWEST_SUPPORTED;
+    if (!(this.istioVersion instanceof IstioVersion)) {
+      throw new Error(`Invalid istioVersion ${JSON.stringify(this.istioVersion)}: expected an IstioVersion, e.g. IstioVersion.V1_31`);
+    }
+    if (!this.istioVersion.isSupported()) {
+      throw new Error(
+        `Invalid istioVersion ${this.istioVersion}: the supported Istio releases are ${IstioVersion.OLDEST_SUPPORTED} to ` +
+          `${IstioVersion.NEWEST_SUPPORTED}, whose CRDs the manifests are checked against; upgrade Istio and set istioVersion to one of them`,
+      );
+    }
   }
 
   /** The fully qualified in-cluster name of a Service: `<name>.<namespace>.svc.<clusterDomain>`. */
