@@ -140,6 +140,8 @@ project.addTask('synth-examples', {
   description: 'Synthesize every example app under examples/ into examples/<name>/dist',
   exec: 'ts-node --transpile-only scripts/synth-examples.ts',
 });
+// ... and check every object they synthesized against the CRDs of each supported Istio minor (scripts/crds.ts).
+project.tasks.tryFind('synth-examples')!.exec('ts-node --transpile-only scripts/check-examples-schema.ts');
 
 // --- benchmark ---------------------------------------------------------------------------------------------------
 // Synth cost at 10..10,000 hosts against the YAML floor and plain ApiObjects; prints a table and writes
