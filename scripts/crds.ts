@@ -187,7 +187,6 @@ export function fetchModule(m: PinnedModule, cache: string = cacheDir()): string
     GO111MODULE: 'on',
     // Nothing of the two modules may skip the checksum database.
     GONOSUMDB: '',
-    GONOSUMCHECK: '',
     GOPRIVATE: '',
     GONOPROXY: '',
     GOINSECURE: '',
