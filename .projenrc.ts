@@ -120,10 +120,19 @@ project.eslint?.addOverride({
 // Quieter jsii on Node 20.
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
 
-// --- generated imports -------------------------------------------------------------------------------------------
-// `npx projen import` regenerates imports/ from the pinned CRDs in ../shared/crds (override with ISTIO_EGRESS_CRDS_DIR).
+// --- pinned CRDs and generated imports ----------------------------------------------------------------------------
+// The CRDs of every supported Istio minor are Go modules (scripts/crds.ts pins them): `go mod download` fetches them,
+// checked against Go's checksum database and pinned sha256 hashes, into ~/.cache/cdk8s-istio-egress/crds
+// ($ISTIO_EGRESS_CRDS_CACHE_DIR). `build` fetches them before compiling, so the tests find them; the schema tests
+// and `import` fetch them too when run alone. ISTIO_EGRESS_CRDS_DIR=/dir uses the CRD files of one directory instead.
+const crds = project.addTask('crds', {
+  description: 'Fetch and verify the pinned Istio and Gateway API CRDs with Go (cached in ~/.cache/cdk8s-istio-egress/crds)',
+  exec: 'ts-node --transpile-only scripts/fetch-crds.ts',
+});
+project.preCompileTask.spawn(crds);
+// `npx projen import` regenerates imports/ from the oldest supported minor's CRDs; byte-identical on every run.
 project.addTask('import', {
-  description: 'Regenerate imports/ from the pinned Istio and Gateway API CRDs (ISTIO_EGRESS_CRDS_DIR overrides ../shared/crds)',
+  description: 'Regenerate imports/ from the pinned Istio and Gateway API CRDs (ISTIO_EGRESS_CRDS_DIR: from a directory instead)',
   exec: 'ts-node --transpile-only scripts/import-crds.ts',
 });
 
@@ -145,6 +154,8 @@ project.addTask('synth-examples', {
   description: 'Synthesize every example app under examples/ into examples/<name>/dist',
   exec: 'ts-node --transpile-only scripts/synth-examples.ts',
 });
+// ... and check every object they synthesized against the CRDs of each supported Istio minor (scripts/crds.ts).
+project.tasks.tryFind('synth-examples')!.exec('ts-node --transpile-only scripts/check-examples-schema.ts');
 
 // --- benchmark ---------------------------------------------------------------------------------------------------
 // Synth cost at 10..10,000 hosts against the YAML floor and plain ApiObjects; prints a table and writes

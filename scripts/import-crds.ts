@@ -1,6 +1,6 @@
 /**
- * `npx projen import`: regenerates imports/ with `cdk8s import` from the pinned CRDs, keeping only the kinds and
- * versions listed in scripts/crds.ts. Generated code is committed and never edited by hand; running this twice gives
+ * `npx projen import`: regenerates imports/ with `cdk8s import` from the pinned CRDs (scripts/crds.ts: the oldest
+ * supported Istio minor's, fetched with Go), keeping only the kinds and versions listed there. Generated code is committed and never edited by hand; running this twice gives
  * byte-identical files.
  */
 import { execFileSync } from 'child_process';
@@ -8,12 +8,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { stringify } from 'yaml';
-import { crdsDir, loadUsedCrds } from './crds';
+import { importsSource, loadUsedCrds } from './crds';
 
 const root = path.join(__dirname, '..');
 const outDir = path.join(root, 'imports');
-const dir = crdsDir();
-const crds = loadUsedCrds(dir);
+const crds = loadUsedCrds();
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'istio-egress-crds-'));
 const subset = path.join(tmp, 'crds.yaml');
@@ -26,4 +25,4 @@ execFileSync(cli, ['import', subset, '--language', 'typescript', '--output', out
   stdio: 'inherit',
 });
 fs.rmSync(tmp, { recursive: true, force: true });
-console.log(`imports/ regenerated from ${dir}: ${crds.map((c) => `${c.spec.names.kind}.${c.spec.group}/${c.spec.versions[0].name}`).join(', ')}`);
+console.log(`imports/ regenerated from ${importsSource()}: ${crds.map((c) => `${c.spec.names.kind}.${c.spec.group}/${c.spec.versions[0].name}`).join(', ')}`);

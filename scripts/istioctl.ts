@@ -11,14 +11,58 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { CRD_SETS } from './crds';
 
-/** The version `scripts/install-istioctl.sh` builds; keep both in step. */
-export const PINNED_ISTIOCTL_VERSION = '1.31-dev+b01690e6db7d';
+/**
+ * The Istio source commit istioctl is built from: scripts/istio-source.env, its one home (also read by
+ * scripts/install-istioctl.sh and the xDS suite).
+ */
+export interface IstioSource {
+  /** Go pseudo-version of istio.io/istio, e.g. `v0.0.0-20260827124520-eed52ebb66ad`. */
+  readonly pseudoVersion: string;
+  /** Short commit hash. */
+  readonly commit: string;
+  /** `<VERSION file>-dev`, e.g. `1.31-dev`. */
+  readonly devVersion: string;
+  /** Which branch and date, in words. */
+  readonly note: string;
+  /** The `go` line of istio.io/istio's go.mod at that commit. */
+  readonly goMin: string;
+}
+
+/** Reads scripts/istio-source.env (KEY=VALUE lines, values optionally double-quoted). */
+export function readIstioSource(file: string = path.join(__dirname, 'istio-source.env')): IstioSource {
+  const vars = new Map<string, string>();
+  for (const line of fs.readFileSync(file, 'utf-8').split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (m) {
+      vars.set(m[1], m[2].replace(/^"(.*)"$/, '$1'));
+    }
+  }
+  const get = (key: string): string => {
+    const value = vars.get(key);
+    if (!value) {
+      throw new Error(`${file} has no ${key}=...`);
+    }
+    return value;
+  };
+  return {
+    pseudoVersion: get('ISTIO_PSEUDO_VERSION'),
+    commit: get('ISTIO_COMMIT'),
+    devVersion: get('ISTIO_DEV_VERSION'),
+    note: get('ISTIO_SOURCE_NOTE'),
+    goMin: get('GO_MIN'),
+  };
+}
+
+const SOURCE = readIstioSource();
+
+/** The version `scripts/install-istioctl.sh` builds (`<dev version>+<commit>`), from scripts/istio-source.env. */
+export const PINNED_ISTIOCTL_VERSION = `${SOURCE.devVersion}+${SOURCE.commit}`;
 
 /** What the pinned build is, said plainly in every report. */
 export const PINNED_ISTIOCTL_DESCRIPTION =
-  'Istio master of 2026-04-23 (commit b01690e6db7d), the closest build the Go module proxy serves; '
-  + 'the CRD schema tests use the Istio 1.30.3 CRDs';
+  `Istio ${SOURCE.note} (commit ${SOURCE.commit}, ${SOURCE.pseudoVersion}); the CRD schema tests use the CRDs of Istio ${CRD_SETS.map((s) => s.name).join(', ')}`;
 
 /** The allow-list at the repository root. */
 export const ALLOW_LIST_FILE = path.join(__dirname, '..', 'istioctl-allowed-messages.txt');
@@ -26,7 +70,7 @@ export const ALLOW_LIST_FILE = path.join(__dirname, '..', 'istioctl-allowed-mess
 export interface Istioctl {
   /** Path of the binary. */
   readonly bin: string;
-  /** `client version` it reports, e.g. `1.31-dev+b01690e6db7d`. */
+  /** `client version` it reports, e.g. `1.31-dev+eed52ebb66ad`. */
   readonly version: string;
   /** One line for reports: version and what it is. */
   readonly description: string;
@@ -45,7 +89,7 @@ export function defaultIstioctlPath(): string {
 export function findIstioctl(): Istioctl {
   const fromEnv = process.env.ISTIOCTL;
   const bin = fromEnv || defaultIstioctlPath();
-  const howTo = 'Build it with `npx projen install-istioctl` (needs Go 1.25.7 or later; about 5 minutes the first time), '
+  const howTo = `Build it with \`npx projen install-istioctl\` (needs Go ${SOURCE.goMin} or later; several minutes the first time), `
     + 'or set ISTIOCTL to an istioctl binary.';
   if (!fs.existsSync(bin)) {
     throw new Error(`istioctl not found at ${bin}${fromEnv ? ' ($ISTIOCTL)' : ''}. ${howTo}`);
@@ -60,7 +104,7 @@ export function findIstioctl(): Istioctl {
   }
   const description = version === PINNED_ISTIOCTL_VERSION
     ? `istioctl ${version}: ${PINNED_ISTIOCTL_DESCRIPTION}`
-    : `istioctl ${version} from $ISTIOCTL (not the pinned ${PINNED_ISTIOCTL_VERSION}); the CRD schema tests use the Istio 1.30.3 CRDs`;
+    : `istioctl ${version} from $ISTIOCTL (not the pinned ${PINNED_ISTIOCTL_VERSION}); the CRD schema tests use the CRDs of Istio ${CRD_SETS.map((s) => s.name).join(', ')}`;
   return { bin, version, description };
 }
 

@@ -194,7 +194,7 @@ describe('AmbientEgressWaypoint | defaults', () => {
   test('fails for an existing waypoint with an invalid name', () => {
     const chart = Testing.chart();
     expect(() => AmbientEgressWaypoint.fromAttributes(chart, 'Existing', { namespace: 'ns', name: 'Edge' })).toThrow(
-      'test/Existing: name: Invalid waypoint name "Edge": a waypoint name contains upper-case letters; write it in lower case ("edge")',
+      'test/Existing: name: invalid waypoint name "Edge": a waypoint name contains upper-case letters; write it in lower case ("edge")',
     );
   });
 });
@@ -426,13 +426,13 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
   const H = (name: string) => `${W}/${name}`;
 
   test.each([
-    ['*', `${W}: host: Invalid host "*": the bare wildcard allows every host on the internet; list the domains you need (e.g. "*.example.com"), or opt in explicitly with allowAnyHost and read the risks in the README`],
-    ['*foo.example.com', `${W}: host: Invalid host "*foo.example.com": a wildcard must be the whole leftmost label, as in "*.example.com" (partial wildcards are not allowed)`],
-    ['foo.*.example.com', `${W}: host: Invalid host "foo.*.example.com": a wildcard is only allowed as the whole leftmost label, as in "*.example.com"`],
-    ['httpbin', `${W}: host: Invalid host "httpbin": short names are not allowed; an external host must be a fully qualified name such as "httpbin.com"`],
-    ['HTTPBIN.org', `${W}: host: Invalid host "HTTPBIN.org": label "HTTPBIN" contains upper-case letters; write it in lower case ("httpbin")`],
-    ['foo.123', `${W}: host: Invalid host "foo.123": top level domain "123" cannot be all-numeric (IP addresses are not host names; use a DNS name)`],
-    ['https://httpbin.org', `${W}: host: Invalid host "https://httpbin.org": a host is a DNS name, not a URL; remove the scheme and path (e.g. "api.example.com")`],
+    ['*', `${W}: host: invalid host "*": the bare wildcard allows every host on the internet; list the domains you need (e.g. "*.example.com"), or opt in explicitly with allowAnyHost and read the risks in the README`],
+    ['*foo.example.com', `${W}: host: invalid host "*foo.example.com": a wildcard must be the whole leftmost label, as in "*.example.com" (partial wildcards are not allowed)`],
+    ['foo.*.example.com', `${W}: host: invalid host "foo.*.example.com": a wildcard is only allowed as the whole leftmost label, as in "*.example.com"`],
+    ['httpbin', `${W}: host: invalid host "httpbin": short names are not allowed; an external host must be a fully qualified name such as "httpbin.com"`],
+    ['HTTPBIN.org', `${W}: host: invalid host "HTTPBIN.org": label "HTTPBIN" contains upper-case letters; write it in lower case ("httpbin")`],
+    ['foo.123', `${W}: host: invalid host "foo.123": top level domain "123" cannot be all-numeric (IP addresses are not host names; use a DNS name)`],
+    ['https://httpbin.org', `${W}: host: invalid host "https://httpbin.org": a host is a DNS name, not a URL; remove the scheme and path (e.g. "api.example.com")`],
   ])('fails for the invalid host %j', (host, message) => {
     expect(() => addHost(host)).toThrow(message);
   });
@@ -452,7 +452,7 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
       `${W}: name: ServiceEntry name "a-b-example-com" of host "a.b-example.com" is already used by host "a-b.example.com"; give one of them another name`,
     );
     expect(() => waypoint.addHost('a.b-example.com', { name: 'Other' })).toThrow(
-      `${W}: name: Invalid ServiceEntry name "Other": a ServiceEntry name contains upper-case letters; write it in lower case ("other")`,
+      `${W}: name: invalid ServiceEntry name "Other": a ServiceEntry name contains upper-case letters; write it in lower case ("other")`,
     );
     expect(waypoint.addHost('a.b-example.com', { name: 'a-b-example-com-2' }).serviceEntryName).toBe('a-b-example-com-2');
   });
@@ -557,7 +557,7 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
     expect(() => EgressPort.http(70000)).toThrow('port number 70000 must be an integer in the range 1..65535');
     expect(() => EgressPort.of({ number: 443, protocol: Protocol.TLS, name: 'TLS_443' })).toThrow('invalid port name "TLS_443"');
     expect(() => addHost('api.example.com', { ports: [EgressPort.tls(443), EgressPort.tls(443)] })).toThrow(
-      `${H('api-example-com')}: ports: ports[1]: port 443 already defined at ports[0]; each port number may appear once`,
+      `${H('api-example-com')}: ports[1]: port 443 already defined at ports[0]; each port number may appear once`,
     );
     expect(() => addHost('api.example.com', { ports: [] })).toThrow(
       `${H('api-example-com')}: ports: at least one port is required, e.g. from EgressPort.tls with 443 or EgressPort.http with 80`,
@@ -594,7 +594,7 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
       'tlsOrigination: ca: the Secret "example-ca" is in namespace "shop", but Istio reads credentialName Secrets only from the namespace of the proxy that uses them, ' +
         'the egress waypoint\'s ("istio-egress"); create the Secret in "istio-egress"',
     ],
-    [OriginationTls.simple({ ca: TrustedCa.fromSecret('My_CA') }), 'tlsOrigination: ca: Invalid CA secret name "My_CA"'],
+    [OriginationTls.simple({ ca: TrustedCa.fromSecret('My_CA') }), 'tlsOrigination: ca: invalid CA secret name "My_CA"'],
     [
       OriginationTls.simple({ ca: TrustedCa.fromFile('ca.pem') }),
       'tlsOrigination: ca: CA file "ca.pem" must be an absolute path without spaces inside the waypoint pods, e.g. "/etc/istio/egress-ca/ca.crt"',
@@ -650,7 +650,7 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
     test('fails for an invalid or repeated rule name', () => {
       const host = mixed();
       expect(() => host.allow('Admin', { identities: [ADMIN] })).toThrow(
-        `${H('api-example-com')}: rule "Admin": Invalid rule name "Admin": a rule name contains upper-case letters; write it in lower case ("admin")`,
+        `${H('api-example-com')}: rule "Admin": invalid rule name "Admin": a rule name contains upper-case letters; write it in lower case ("admin")`,
       );
       host.allow('admin', { identities: [ADMIN] });
       expect(() => host.allow('admin', { identities: [SHOP] })).toThrow(
@@ -725,7 +725,7 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
           'so the ServiceEntry would not be bound and traffic would bypass the waypoint; add "shop" to the waypoint\'s allowedNamespaces',
       );
       expect(() => addHost('api.example.com', { namespace: 'Shop' })).toThrow(
-        `${H('api-example-com')}: namespace: Invalid namespace "Shop": a namespace contains upper-case letters; write it in lower case ("shop")`,
+        `${H('api-example-com')}: namespace: invalid namespace "Shop": a namespace contains upper-case letters; write it in lower case ("shop")`,
       );
     });
 
@@ -735,7 +735,7 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
       [['*', '.'], 'exportTo: "*" already means every namespace; it cannot be combined with other entries'],
       [['.', 'istio-egress'], 'exportTo[1]: "istio-egress" repeats exportTo[0] ("." is the ServiceEntry\'s own namespace "istio-egress"); remove the duplicate'],
       [[], 'exportTo: an empty list exports to every namespace (Istio default); list the namespaces, or ["*"] to mean every namespace'],
-      [['.', 'Shop'], 'exportTo[1]: Invalid namespace "Shop"'],
+      [['.', 'Shop'], 'exportTo[1]: invalid namespace "Shop"'],
     ])('fails for exportTo %j', (exportTo, message) => {
       expect(() => addHost('api.example.com', { exportTo })).toThrow(`${H('api-example-com')}: ${message}`);
     });
@@ -745,12 +745,12 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
         `${W}: allowedNamespaces[0]: namespace "istio-egress" is listed twice (the waypoint's own namespace is always allowed); remove the duplicate`,
       );
       expect(() => waypointWith({ allowedNamespaces: ['a', 'a'] })).toThrow(`${W}: allowedNamespaces[1]: namespace "a" is listed twice`);
-      expect(() => waypointWith({ allowedNamespaces: ['A'] })).toThrow(`${W}: allowedNamespaces[0]: Invalid namespace "A"`);
+      expect(() => waypointWith({ allowedNamespaces: ['A'] })).toThrow(`${W}: allowedNamespaces[0]: invalid namespace "A"`);
     });
 
     test('fails for an invalid waypoint namespace or name', () => {
-      expect(() => waypointWith({ namespace: 'istio_egress' })).toThrow(`${W}: namespace: Invalid namespace "istio_egress": a namespace must consist of lower-case letters`);
-      expect(() => waypointWith({ name: 'egress.waypoint' })).toThrow(`${W}: name: Invalid waypoint name "egress.waypoint": a waypoint name must consist of lower-case letters`);
+      expect(() => waypointWith({ namespace: 'istio_egress' })).toThrow(`${W}: namespace: invalid namespace "istio_egress": a namespace must consist of lower-case letters`);
+      expect(() => waypointWith({ name: 'egress.waypoint' })).toThrow(`${W}: name: invalid waypoint name "egress.waypoint": a waypoint name must consist of lower-case letters`);
     });
   });
 

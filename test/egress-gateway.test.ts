@@ -214,9 +214,9 @@ describe('EgressGateway | existing gateway', () => {
 
 describe('EgressGateway | bad input', () => {
   test.each([
-    [{ namespace: 'Istio_Egress' }, 'test/gw: namespace: Invalid namespace "Istio_Egress": a namespace must consist of lower-case letters'],
-    [{ name: 'egress.gateway' }, 'test/gw: name: Invalid gateway name "egress.gateway": a gateway name must consist of lower-case letters'],
-    [{ name: 'x'.repeat(64) }, 'test/gw: name: Invalid gateway name'],
+    [{ namespace: 'Istio_Egress' }, 'test/gw: namespace: invalid namespace "Istio_Egress": a namespace must consist of lower-case letters'],
+    [{ name: 'egress.gateway' }, 'test/gw: name: invalid gateway name "egress.gateway": a gateway name must consist of lower-case letters'],
+    [{ name: 'x'.repeat(64) }, 'test/gw: name: invalid gateway name'],
     [{ name: 'n'.repeat(40), namespace: 'm'.repeat(30) }, 'test/gw: name: gateway name and namespace'],
     [{ replicas: 0 }, 'test/gw: replicas: 0 must be a whole number >= 1 (2 or more for high availability)'],
     [{ replicas: 1.5 }, 'test/gw: replicas: 1.5 must be a whole number >= 1'],
@@ -231,10 +231,10 @@ describe('EgressGateway | bad input', () => {
       'test/gw: minAvailable: 2 must be below autoscaling.minReplicas (2), otherwise the PodDisruptionBudget blocks every eviction and node drains hang; lower it, raise minReplicas, or set 0 for no budget',
     ],
     [{ ports: [] }, 'test/gw: ports: at least one port is required, e.g. from EgressPort.tls with 443'],
-    [{ ports: [EgressPort.tls(443), EgressPort.https(443, { name: 'https-x' })] }, 'test/gw: ports: ports[1]: port 443 already defined at ports[0]'],
+    [{ ports: [EgressPort.tls(443), EgressPort.https(443, { name: 'https-x' })] }, 'test/gw: ports[1]: port 443 already defined at ports[0]'],
     [{ ports: [EgressPort.tls(443, { name: 'egress' })] }, 'test/gw: ports[0]: port name "egress" does not start with its protocol: Istio reads a Service port\'s protocol from the name; use e.g. "tls-443"'],
     [{ ports: [EgressPort.tls(443), EgressPort.tls(8443)] }, 'test/gw: ports[1]: target port 8443 is already used by ports[0]; each Service port needs its own pod port'],
-    [{ ports: [undefined as any] }, 'test/gw: ports[0] must not be null or undefined'],
+    [{ ports: [undefined as any] }, 'test/gw: ports[0]: an EgressPort must not be undefined; remove the empty entry'],
   ])('fails for %j', (props, message) => {
     const chart = Testing.chart();
     expect(() => new EgressGateway(chart, 'gw', props as any)).toThrow(message);

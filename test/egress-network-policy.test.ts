@@ -395,11 +395,11 @@ describe('EgressNetworkPolicy | bad input', () => {
     [{ namespace: 'shop', dns: [DnsResolver.ipAddresses([])] }, 'test/np: dns[0].cidrs: list at least one resolver address'],
     [{ namespace: 'shop', dns: [DnsResolver.kubeDns({ port: 70000 })] }, 'test/np: dns[0].port: DNS port 70000 must be an integer in the range 1..65535'],
     [{ namespace: 'shop', dns: [DnsResolver.pods('kube-system', {})] }, 'test/np: dns[0].podLabels: an empty label set would open the DNS port to every pod of "kube-system"; give the resolver pods\' labels'],
-    [{ namespace: 'shop', dns: [DnsResolver.pods('Kube-System', { 'k8s-app': 'kube-dns' })] }, 'test/np: dns[0].namespace: Invalid namespace "Kube-System"'],
+    [{ namespace: 'shop', dns: [DnsResolver.pods('Kube-System', { 'k8s-app': 'kube-dns' })] }, 'test/np: dns[0].namespace: invalid namespace "Kube-System"'],
     [{ namespace: 'shop', podLabels: {} }, 'test/np: podLabels: an empty label set would select every pod of the namespace; omit podLabels to lock down every pod, or give at least one label'],
-    [{ namespace: 'shop', podLabels: { 'app': 'a', 'bad key!': 'x' } }, 'test/np: podLabels: Invalid label key "bad key!"'],
-    [{ namespace: 'Shop' }, 'test/np: namespace: Invalid namespace "Shop"'],
-    [{ namespace: 'shop', name: 'egress.lockdown' }, 'test/np: name: Invalid NetworkPolicy name "egress.lockdown"'],
+    [{ namespace: 'shop', podLabels: { 'app': 'a', 'bad key!': 'x' } }, 'test/np: podLabels: invalid label key "bad key!"'],
+    [{ namespace: 'Shop' }, 'test/np: namespace: invalid namespace "Shop"'],
+    [{ namespace: 'shop', name: 'egress.lockdown' }, 'test/np: name: invalid NetworkPolicy name "egress.lockdown"'],
     [{ namespace: 'shop', name: 'x'.repeat(64) }, 'a NetworkPolicy name is 64 characters long; a DNS label has at most 63'],
     [{ namespace: 'kube-system' }, 'test/np: namespace: locking down every pod of "kube-system" would break the cluster: the cluster DNS and other system pods would be cut off'],
     [{ namespace: 'istio-system' }, 'test/np: namespace: locking down every pod of "istio-system" would break the cluster: istiod would be cut off from the Kubernetes API server'],
@@ -419,8 +419,8 @@ describe('EgressNetworkPolicy | bad input', () => {
     [{ namespace: 'istio-egress', podLabels: { istio: 'egress' }, podPorts: [0], externalPorts: [] }, 'test/np: allowEgressPath #0: podPorts[0] 0 must be an integer in the range 1..65535'],
     [{ namespace: 'istio-egress', podLabels: { istio: 'egress' }, podPorts: [], externalPorts: [] }, 'test/np: allowEgressPath #0: the path has no pod ports: a rule without ports would allow every port of its pods'],
     [{ namespace: 'istio-egress', podLabels: {}, podPorts: [8443], externalPorts: [] }, 'test/np: allowEgressPath #0: the proxy pods in "istio-egress" have no pod labels: an empty selector would open the ports to every pod of the namespace'],
-    [{ namespace: 'istio egress', podLabels: { istio: 'egress' }, podPorts: [8443], externalPorts: [] }, 'test/np: allowEgressPath #0: Invalid namespace "istio egress"'],
-    [{ namespace: 'istio-egress', podLabels: { istio: 'Egress Gateway' }, podPorts: [8443], externalPorts: [] }, 'test/np: allowEgressPath #0: podLabels: Invalid value "Egress Gateway" for label "istio"'],
+    [{ namespace: 'istio egress', podLabels: { istio: 'egress' }, podPorts: [8443], externalPorts: [] }, 'test/np: allowEgressPath #0: invalid namespace "istio egress"'],
+    [{ namespace: 'istio-egress', podLabels: { istio: 'Egress Gateway' }, podPorts: [8443], externalPorts: [] }, 'test/np: allowEgressPath #0: podLabels: invalid value "Egress Gateway" for label "istio"'],
     [undefined, 'test/np: allowEgressPath #0: toEgressPathConfig returned nothing'],
   ])('fails for a path whose config is %j', (config, message) => {
     const np = new EgressNetworkPolicy(Testing.chart(), 'np', { namespace: 'shop' });
@@ -528,7 +528,7 @@ describe('EgressGatewayNetworkPolicy | bad input', () => {
     [(w: WildcardEgressGateway) => ({ paths: [w], excludeCidrs: ['203.0.113.0/33'] }), 'test/gw: excludeCidrs[0]: "203.0.113.0/33" is not a valid CIDR'],
     [(w: WildcardEgressGateway) => ({ paths: [w], excludeCidrs: ['203.0.113.7'] }), 'test/gw: excludeCidrs[0]: "203.0.113.7" has no prefix length; did you mean "203.0.113.7/32" (that one address)?'],
     [(w: WildcardEgressGateway) => ({ paths: [w], dns: [] }), 'test/gw: dns: an empty list leaves the pods without DNS'],
-    [(w: WildcardEgressGateway) => ({ paths: [w], name: 'Gateway' }), 'test/gw: name: Invalid NetworkPolicy name "Gateway": a NetworkPolicy name contains upper-case letters'],
+    [(w: WildcardEgressGateway) => ({ paths: [w], name: 'Gateway' }), 'test/gw: name: invalid NetworkPolicy name "Gateway": a NetworkPolicy name contains upper-case letters'],
   ])('fails for props %#', (props, message) => {
     const { chart, wildcard } = setup();
     expect(() => new EgressGatewayNetworkPolicy(chart, 'gw', props(wildcard) as any)).toThrow(message);
@@ -557,7 +557,7 @@ describe('EgressGatewayNetworkPolicy | bad input', () => {
     const open = new EgressGatewayNetworkPolicy(chart, 'open', { paths: [wildcard], restrictIngress: false });
     expect(() => open.allowClient(client)).toThrow('test/open: allowClient #0: restrictIngress is false, so ingress to the gateway is not restricted by this policy and an allow rule would restrict it');
     const gw = new EgressGatewayNetworkPolicy(chart, 'gw', { paths: [wildcard], name: 'other-name' });
-    expect(() => gw.allowClientNamespace('Shop')).toThrow('test/gw: allowClientNamespace #0: Invalid namespace "Shop"');
+    expect(() => gw.allowClientNamespace('Shop')).toThrow('test/gw: allowClientNamespace #0: invalid namespace "Shop"');
     expect(() => gw.allowMetricsScraping('monitoring', {})).toThrow('test/gw: allowMetricsScraping #1: podLabels: an empty label set would select every pod of the namespace');
     expect(() => gw.allowClient(null as any)).toThrow('test/gw: allowClient #2: a client EgressNetworkPolicy must not be null or undefined');
   });

@@ -77,12 +77,12 @@ describe('ExternalHost | invalid hosts fail with the value and the fix', () => {
     // bare wildcard without opt-in
     ['*', 'the bare wildcard allows every host on the internet; list the domains you need (e.g. "*.example.com"), or opt in explicitly with allowAnyHost and read the risks in the README'],
   ])('fails for %j', (name, message) => {
-    expect(() => ExternalHost.of(name)).toThrow(`Invalid host ${JSON.stringify(name)}: ${message}`);
+    expect(() => ExternalHost.of(name)).toThrow(`invalid host ${JSON.stringify(name)}: ${message}`);
   });
 
   test('fails for a value that is not a string (from another language)', () => {
-    expect(() => ExternalHost.of(undefined as any)).toThrow('Invalid host undefined: a host must be a string such as "api.example.com"');
-    expect(() => ExternalHost.of(42 as any)).toThrow('Invalid host 42: a host must be a string');
+    expect(() => ExternalHost.of(undefined as any)).toThrow('invalid host undefined: a host must be a string such as "api.example.com"');
+    expect(() => ExternalHost.of(42 as any)).toThrow('invalid host 42: a host must be a string');
   });
 });
 
@@ -144,7 +144,7 @@ describe('HostSet', () => {
   test('fails for overlapping hosts, naming both and the fix', () => {
     const set = new HostSet([ExternalHost.of('*.a.com')]);
     expect(() => set.add(ExternalHost.of('b.a.com'))).toThrow(
-      'Invalid host "b.a.com": it overlaps "*.a.com" ("*.a.com" already matches "b.a.com"); Istio rejects overlapping hosts in one VirtualService, so keep only "*.a.com" or replace it with exact names',
+      'invalid host "b.a.com": it overlaps "*.a.com" ("*.a.com" already matches "b.a.com"); Istio rejects overlapping hosts in one VirtualService, so keep only "*.a.com" or replace it with exact names',
     );
     const other = new HostSet([ExternalHost.of('b.a.com')]);
     expect(() => other.add(ExternalHost.of('*.a.com'))).toThrow('"*.a.com" already matches "b.a.com"');
@@ -184,7 +184,8 @@ describe('ExternalHost | properties', () => {
         try {
           host = ExternalHost.of(raw);
         } catch (e) {
-          expect((e as Error).message.startsWith(`Invalid host ${JSON.stringify(raw)}: `)).toBe(true);
+          expect((e as Error).message).toMatch(/^ExternalHost\.of\(/);
+          expect((e as Error).message).toContain(`: invalid host ${JSON.stringify(raw)}: `);
           return;
         }
         // a parsed host satisfies Istio's rules

@@ -48,11 +48,11 @@ describe('WorkloadIdentity', () => {
   });
 
   test.each([
-    [() => WorkloadIdentity.serviceAccount('Shop', 'x'), 'Invalid namespace "Shop": a namespace contains upper-case letters; write it in lower case ("shop")'],
-    [() => WorkloadIdentity.serviceAccount('shop.prod', 'x'), 'Invalid namespace "shop.prod": a namespace must consist of lower-case letters'],
-    [() => WorkloadIdentity.serviceAccount('shop', ''), 'Invalid service account name "": a service account name must be a non-empty DNS-1123 subdomain'],
-    [() => WorkloadIdentity.serviceAccount('shop', 'a_b'), 'Invalid service account name "a_b": each dot-separated part must consist of lower-case letters'],
-    [() => WorkloadIdentity.allInNamespace(''), 'Invalid namespace "": a namespace must not be empty'],
+    [() => WorkloadIdentity.serviceAccount('Shop', 'x'), 'invalid namespace "Shop": a namespace contains upper-case letters; write it in lower case ("shop")'],
+    [() => WorkloadIdentity.serviceAccount('shop.prod', 'x'), 'invalid namespace "shop.prod": a namespace must consist of lower-case letters'],
+    [() => WorkloadIdentity.serviceAccount('shop', ''), 'invalid service account name "": a service account name must be a non-empty DNS-1123 subdomain'],
+    [() => WorkloadIdentity.serviceAccount('shop', 'a_b'), 'invalid service account name "a_b": each dot-separated part must consist of lower-case letters'],
+    [() => WorkloadIdentity.allInNamespace(''), 'invalid namespace "": a namespace must not be empty'],
     [() => WorkloadIdentity.allInNamespace('x'.repeat(64)), 'a namespace is 64 characters long; a DNS label has at most 63'],
   ])('fails %#', (make, message) => {
     expect(make).toThrow(message);
@@ -117,9 +117,9 @@ describe('WorkloadSelector', () => {
 
   test.each([
     [{}, 'a workload selector needs at least one label; an empty selector would select every pod of the namespace'],
-    [{ '-bad': 'x' }, 'Invalid label key "-bad"'],
-    [{ 'Bad Prefix/x': 'y' }, 'Invalid label key prefix "Bad Prefix"'],
-    [{ app: 'not valid' }, 'Invalid value "not valid" for label "app"'],
+    [{ '-bad': 'x' }, 'invalid label key "-bad"'],
+    [{ 'Bad Prefix/x': 'y' }, 'invalid label key prefix "Bad Prefix"'],
+    [{ app: 'not valid' }, 'invalid value "not valid" for label "app"'],
     [{ app: 'x'.repeat(64) }, 'for label "app": at most 63 alphanumerics'],
   ])('fails for %j', (labels, message) => {
     expect(() => WorkloadSelector.fromLabels(labels)).toThrow(message);
@@ -141,10 +141,10 @@ describe('MeshSettings', () => {
   });
 
   test.each([
-    [{ rootNamespace: 'Istio' }, 'Invalid rootNamespace "Istio"'],
-    [{ istiodNamespace: '' }, 'Invalid istiodNamespace ""'],
-    [{ trustDomain: 'bad_domain' }, 'Invalid trustDomain "bad_domain"'],
-    [{ clusterDomain: 'a..b' }, 'Invalid clusterDomain "a..b"'],
+    [{ rootNamespace: 'Istio' }, 'invalid rootNamespace "Istio"'],
+    [{ istiodNamespace: '' }, 'invalid istiodNamespace ""'],
+    [{ trustDomain: 'bad_domain' }, 'invalid trustDomain "bad_domain"'],
+    [{ clusterDomain: 'a..b' }, 'invalid clusterDomain "a..b"'],
   ])('fails for %j', (props, message) => {
     expect(() => new MeshSettings(props)).toThrow(message);
   });

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { AllowEntry, analyze, findIstioctl, Istioctl, judge, loadAllowList, ToolRun, validate } from '../scripts/istioctl';
+import { AllowEntry, analyze, findIstioctl, Istioctl, judge, loadAllowList, PINNED_ISTIOCTL_VERSION, readIstioSource, ToolRun, validate } from '../scripts/istioctl';
 
 const fixture = (name: string) => path.join(__dirname, 'fixtures', 'istio', name);
 
@@ -26,10 +26,13 @@ function check(name: string) {
   return { validate: runs[0], analyze: runs[1], verdict };
 }
 
-test('reports the version it uses', () => {
-  expect(istioctl.version).toBe('1.31-dev+b01690e6db7d');
-  expect(istioctl.description).toContain('Istio master of 2026-04-23');
-  expect(istioctl.description).toContain('1.30.3');
+test('reports the version it uses: the commit of scripts/istio-source.env', () => {
+  const source = readIstioSource();
+  expect(PINNED_ISTIOCTL_VERSION).toBe(`${source.devVersion}+${source.commit}`);
+  expect(source.pseudoVersion.endsWith(`-${source.commit}`)).toBe(true);
+  expect(istioctl.version).toBe(PINNED_ISTIOCTL_VERSION);
+  expect(istioctl.description).toContain(source.note);
+  expect(istioctl.description).toContain('the CRD schema tests use the CRDs of Istio 1.30, 1.31, 1.32');
 });
 
 test('accepts a correct ServiceEntry, DestinationRule and VirtualService without any message', () => {

@@ -357,11 +357,11 @@ describe('TlsOriginationEgress | bad input', () => {
   });
 
   test.each([
-    [{ hosts: ['*.cnn.com'] }, 'test/o: hosts[0]: Invalid host "*.cnn.com": TLS origination needs one concrete host, since the gateway connects to that exact name and verifies its certificate for it; list each name you call (e.g. "www.cnn.com")'],
-    [{ hosts: ['*'] }, 'test/o: hosts[0]: Invalid host "*": TLS origination needs one concrete host, since the gateway connects to that exact name and verifies its certificate for it; list each name you call (e.g. "api.example.com")'],
-    [{ hosts: [null] }, 'test/o: hosts[0]: a host must not be null or undefined; remove the empty entry'],
-    [{ hosts: ['http://edition.cnn.com'] }, 'test/o: hosts[0]: Invalid host "http://edition.cnn.com": a host is a DNS name, not a URL; remove the scheme and path'],
-    [{ hosts: ['edition'] }, 'test/o: hosts[0]: Invalid host "edition": short names are not allowed'],
+    [{ hosts: ['*.cnn.com'] }, 'test/o: hosts[0]: invalid host "*.cnn.com": TLS origination needs one concrete host, since the gateway connects to that exact name and verifies its certificate for it; list each name you call (e.g. "www.cnn.com")'],
+    [{ hosts: ['*'] }, 'test/o: hosts[0]: invalid host "*": TLS origination needs one concrete host, since the gateway connects to that exact name and verifies its certificate for it; list each name you call (e.g. "api.example.com")'],
+    [{ hosts: [null] }, 'test/o: hosts[0]: a host must not be null; remove the empty entry'],
+    [{ hosts: ['http://edition.cnn.com'] }, 'test/o: hosts[0]: invalid host "http://edition.cnn.com": a host is a DNS name, not a URL; remove the scheme and path'],
+    [{ hosts: ['edition'] }, 'test/o: hosts[0]: invalid host "edition": short names are not allowed'],
     [{ hosts: ['a.com', 'a.com'] }, 'test/o: hosts[1]: host "a.com" is already originated by this construct; add each host once'],
     [{ hosts: ['a-b.com', 'a.b-com'] }, 'test/o: hosts[1]: host "a.b-com" would get the resource name "tls-origination-a-b-com", already used for host "a-b.com"'],
     [{ hosts: ['a.com'], httpPort: 0 }, 'test/o: httpPort: port number 0 must be an integer in the range 1..65535'],
@@ -369,9 +369,9 @@ describe('TlsOriginationEgress | bad input', () => {
     [{ hosts: ['a.com'], httpPort: 443 }, 'test/o: tlsPort: 443 is also the httpPort: applications call port 443 in plain HTTP and the gateway connects to the host\'s TLS port, so they must differ (e.g. httpPort 80, tlsPort 443)'],
     [{ hosts: ['a.com'], gatewayPort: 65536 }, 'test/o: gatewayPort: gateway port 65536 must be an integer in the range 1..65535'],
     [{ hosts: ['a.com'], gatewayPort: 8080 }, 'test/o: gatewayPort: egress gateway istio-egress/egress-gateway has no port 8080 (it has 80); add it to the gateway\'s ports'],
-    [{ hosts: ['a.com'], name: 'TLS' }, 'test/o: name: Invalid name "TLS"'],
+    [{ hosts: ['a.com'], name: 'TLS' }, 'test/o: name: invalid name "TLS"'],
     [{ hosts: ['a.com'], allowFrom: [] }, 'test/o: allowFrom: an empty list would allow nobody; omit it to allow the chart\'s namespace, or list identities'],
-    [{ hosts: ['a.com'], allowFrom: [undefined] }, 'test/o: allowFrom[0] must not be null or undefined'],
+    [{ hosts: ['a.com'], allowFrom: [undefined] }, 'test/o: allowFrom[0]: a WorkloadIdentity must not be undefined'],
   ])('fails for %j', (props, message) => {
     expect(() => new TlsOriginationEgress(appsChart(), 'o', props as any)).toThrow(message);
   });
@@ -379,7 +379,7 @@ describe('TlsOriginationEgress | bad input', () => {
   test.each([
     [OriginationTls.mutual({ credentialName: '' }), 'test/o: tls: credentialName: mutual TLS needs the client certificate: the name of a Kubernetes Secret in the gateway\'s namespace ("istio-egress") with tls.crt, tls.key and ca.crt, e.g. OriginationTls.mutual with credentialName "client-credential"'],
     [OriginationTls.mutual({} as any), 'test/o: tls: credentialName: mutual TLS needs the client certificate'],
-    [OriginationTls.mutual({ credentialName: 'Client_Cert' }), 'test/o: tls: credentialName: Invalid credentialName "Client_Cert"'],
+    [OriginationTls.mutual({ credentialName: 'Client_Cert' }), 'test/o: tls: credentialName: invalid credentialName "Client_Cert"'],
     [
       OriginationTls.mutual({ credentialName: 'client-credential', credentialNamespace: 'apps' }),
       'test/o: tls: credentialNamespace: the Secret "client-credential" is in namespace "apps", but Istio reads credentialName Secrets only from the namespace of the proxy that uses them, the egress gateway\'s ("istio-egress"); create the Secret in "istio-egress"',
@@ -402,7 +402,7 @@ describe('TlsOriginationEgress | bad input', () => {
       'test/o: addHost "b.com".tls: credentialNamespace: the Secret "c" is in namespace "default"',
     );
     expect(() => o.addHost('a.com')).toThrow('test/o: addHost "a.com": host "a.com" is already originated by this construct; add each host once');
-    expect(() => o.addHost('*.example.com')).toThrow('test/o: addHost "*.example.com": Invalid host "*.example.com": TLS origination needs one concrete host');
+    expect(() => o.addHost('*.example.com')).toThrow('test/o: addHost "*.example.com": invalid host "*.example.com": TLS origination needs one concrete host');
     expect(o.hosts).toEqual(['a.com']);
   });
 
@@ -662,7 +662,7 @@ describe('TlsOriginationEgress | security review 2026-12', () => {
     ['localhost.example.com', 'a name starting with "localhost." often resolves to the loopback address'],
     ['169.254.169.254.nip.io', 'names under "nip.io" resolve to the IP address written in the name'],
   ])('M3: refuses %s as an external host, naming the risk and the opt-in', (host, reason) => {
-    expect(() => new TlsOriginationEgress(appsChart(), 'o', { hosts: [host] })).toThrow(`test/o: hosts[0]: Refused host "${host}": ${reason}`);
+    expect(() => new TlsOriginationEgress(appsChart(), 'o', { hosts: [host] })).toThrow(`test/o: hosts[0]: refused host "${host}": ${reason}`);
     expect(() => new TlsOriginationEgress(appsChart(), 'o', { hosts: [host] })).toThrow(
       `If it must be reachable all the same, list it in hostExemptions with the reason (a HostExemption with host "${host}" and a reason)`,
     );
@@ -671,7 +671,7 @@ describe('TlsOriginationEgress | security review 2026-12', () => {
   test('M3: in-cluster names follow the mesh\'s cluster domain, and the gateway\'s', () => {
     const mesh = new MeshSettings({ clusterDomain: 'k8s.example.net' });
     expect(() => new TlsOriginationEgress(appsChart(), 'o', { mesh, hosts: ['api.svc.k8s.example.net'] })).toThrow(
-      'test/o: hosts[0]: Refused host "api.svc.k8s.example.net": it is an in-cluster name under the cluster domain "k8s.example.net"',
+      'test/o: hosts[0]: refused host "api.svc.k8s.example.net": it is an in-cluster name under the cluster domain "k8s.example.net"',
     );
     // cluster.local is only in-cluster where it is the cluster domain; .local is refused anyway
     expect(() => new TlsOriginationEgress(appsChart(), 'o', { mesh, hosts: ['x.cluster.local'] })).toThrow('the top-level domain ".local"');

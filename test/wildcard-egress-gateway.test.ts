@@ -248,7 +248,7 @@ describe('WildcardEgressGateway | options', () => {
             wildcard.addHost(h);
             accepted.push(h);
           } catch (e) {
-            expect((e as Error).message).toMatch(/^test\/wc: addHost\(".*"\): Invalid host ".*": it overlaps/);
+            expect((e as Error).message).toMatch(/^test\/wc: addHost\(".*"\): invalid host ".*": it overlaps/);
           }
         }
         const objects = Testing.synth(chart);
@@ -273,23 +273,23 @@ describe('WildcardEgressGateway | bad input', () => {
   });
 
   test.each([
-    [{ hosts: ['*foo.example.com'] }, 'test/wc: hosts[0]: Invalid host "*foo.example.com": a wildcard must be the whole leftmost label, as in "*.example.com"'],
-    [{ hosts: ['api.example.com', 'foo.*.example.com'] }, 'test/wc: hosts[1]: Invalid host "foo.*.example.com": a wildcard is only allowed as the whole leftmost label'],
-    [{ hosts: ['*'] }, 'test/wc: hosts[0]: Invalid host "*": Istio cannot route every host from sidecars (ServiceEntry and mesh VirtualService hosts reject "*"); list the domains you need, e.g. "*.example.com"'],
-    [{ hosts: ['*.a.com', 'b.a.com'] }, 'test/wc: hosts[1]: Invalid host "b.a.com": it overlaps "*.a.com"'],
-    [{ hosts: ['example'] }, 'test/wc: hosts[0]: Invalid host "example": short names are not allowed'],
+    [{ hosts: ['*foo.example.com'] }, 'test/wc: hosts[0]: invalid host "*foo.example.com": a wildcard must be the whole leftmost label, as in "*.example.com"'],
+    [{ hosts: ['api.example.com', 'foo.*.example.com'] }, 'test/wc: hosts[1]: invalid host "foo.*.example.com": a wildcard is only allowed as the whole leftmost label'],
+    [{ hosts: ['*'] }, 'test/wc: hosts[0]: invalid host "*": Istio cannot route every host from sidecars (ServiceEntry and mesh VirtualService hosts reject "*"); list the domains you need, e.g. "*.example.com"'],
+    [{ hosts: ['*.a.com', 'b.a.com'] }, 'test/wc: hosts[1]: invalid host "b.a.com": it overlaps "*.a.com"'],
+    [{ hosts: ['example'] }, 'test/wc: hosts[0]: invalid host "example": short names are not allowed'],
     [{ hosts: ['a.com'], ports: [0] }, 'test/wc: ports[0]: port number 0 must be an integer in the range 1..65535'],
     [{ hosts: ['a.com'], ports: [70000] }, 'test/wc: ports[0]: port number 70000 must be an integer in the range 1..65535'],
     [{ hosts: ['a.com'], ports: [443, 443] }, 'test/wc: ports[1]: port 443 is already listed at ports[0]; list each port once'],
     [{ hosts: ['a.com'], ports: [] }, 'test/wc: ports: at least one TLS port is required, e.g. [443]'],
-    [{ hosts: ['a.com'], name: 'Wild.Card' }, 'test/wc: name: Invalid name "Wild.Card"'],
+    [{ hosts: ['a.com'], name: 'Wild.Card' }, 'test/wc: name: invalid name "Wild.Card"'],
     [{ hosts: ['a.com'], allowFrom: [] }, 'test/wc: allowFrom: an empty list would allow nobody; omit it to allow any in-mesh workload, or list identities'],
-    [{ hosts: ['a.com'], allowFrom: [null] }, 'test/wc: allowFrom[0] must not be null or undefined'],
-    [{ hosts: ['a.com'], dnsCache: { maxHosts: 0 } }, 'test/wc: dnsCache.maxHosts: 0 must be a whole number >= 1'],
-    [{ hosts: ['a.com'], dnsCache: { maxPendingRequests: 1.5 } }, 'test/wc: dnsCache.maxPendingRequests: 1.5 must be a whole number >= 1'],
-    [{ hosts: ['a.com'], dnsCache: { hostTtl: Duration.millis(10) } }, 'test/wc: dnsCache.hostTtl: 10 ms is too short; use at least 1 second'],
-    [{ hosts: ['a.com'], envoyFilterPriority: 1.5 }, 'test/wc: envoyFilterPriority: 1.5 must be a whole number'],
-    [{ hosts: ['a.com'], proxyVersion: '1.30[' }, 'test/wc: proxyVersion: invalid regular expression "1.30["'],
+    [{ hosts: ['a.com'], allowFrom: [null] }, 'test/wc: allowFrom[0]: a WorkloadIdentity must not be null; remove the empty entry'],
+    [{ hosts: ['a.com'], dnsCache: { maxHosts: 0 } }, 'test/wc: dnsCache.maxHosts: maxHosts 0 is out of range (a protobuf uint32); use a whole number in 1..4294967295'],
+    [{ hosts: ['a.com'], dnsCache: { maxPendingRequests: 1.5 } }, 'test/wc: dnsCache.maxPendingRequests: maxPendingRequests 1.5 must be a whole number in the range 1..4294967295'],
+    [{ hosts: ['a.com'], dnsCache: { hostTtl: Duration.millis(10) } }, 'test/wc: dnsCache.hostTtl: hostTtl of 10 ms is too short; use at least 1 second'],
+    [{ hosts: ['a.com'], envoyFilterPriority: 1.5 }, 'test/wc: envoyFilterPriority: priority 1.5 must be a whole number in the range -2147483648..2147483647'],
+    [{ hosts: ['a.com'], proxyVersion: '1.30[' }, 'test/wc: proxyVersion: regular expression "1.30[" is not valid RE2 (Go regexp, which Istio compiles it with): missing closing "]"'],
   ])('fails for %j', (props, message) => {
     const chart = Testing.chart();
     expect(() => new WildcardEgressGateway(chart, 'wc', props as any)).toThrow(message);
@@ -314,15 +314,15 @@ describe('WildcardEgressGateway | bad input', () => {
     const chart = Testing.chart();
     const wildcard = new WildcardEgressGateway(chart, 'wc', { hosts: ['*.example.com'] });
     expect(() => wildcard.addHost('api.example.com')).toThrow(
-      'test/wc: addHost "api.example.com": Invalid host "api.example.com": it overlaps "*.example.com" ("*.example.com" already matches "api.example.com")',
+      'test/wc: addHost "api.example.com": invalid host "api.example.com": it overlaps "*.example.com" ("*.example.com" already matches "api.example.com")',
     );
-    expect(() => wildcard.addHost('API.example.org')).toThrow('test/wc: addHost "API.example.org": Invalid host "API.example.org": label "API" contains upper-case letters');
+    expect(() => wildcard.addHost('API.example.org')).toThrow('test/wc: addHost "API.example.org": invalid host "API.example.org": label "API" contains upper-case letters');
   });
 
   test('fails for bad gateway settings (namespace, name, replicas, disruption budget) of the gateway it uses', () => {
     const chart = Testing.chart();
-    expect(() => new EgressGateway(chart, 'gw1', { namespace: 'Egress' })).toThrow('test/gw1: namespace: Invalid namespace "Egress"');
-    expect(() => new EgressGateway(chart, 'gw2', { name: 'egress_gw' })).toThrow('test/gw2: name: Invalid gateway name "egress_gw"');
+    expect(() => new EgressGateway(chart, 'gw1', { namespace: 'Egress' })).toThrow('test/gw1: namespace: invalid namespace "Egress"');
+    expect(() => new EgressGateway(chart, 'gw2', { name: 'egress_gw' })).toThrow('test/gw2: name: invalid gateway name "egress_gw"');
     expect(() => new EgressGateway(chart, 'gw3', { replicas: 0 })).toThrow('test/gw3: replicas: 0 must be a whole number >= 1');
     expect(() => new EgressGateway(chart, 'gw4', { replicas: 1, minAvailable: 1 })).toThrow('test/gw4: minAvailable: 1 must be below replicas (1)');
   });
@@ -462,9 +462,9 @@ describe('WildcardEgressGateway | security review 2026-12', () => {
     ['169.254.169.254.nip.io', 'names under "nip.io" resolve to the IP address written in the name'],
     ['*.sslip.io', 'names under "sslip.io"'],
   ])('M3: refuses %s, naming the risk', (host, reason) => {
-    expect(() => new WildcardEgressGateway(Testing.chart(), 'w', { hosts: [host] })).toThrow(`test/w: hosts[0]: Refused host "${host}": ${reason}`);
+    expect(() => new WildcardEgressGateway(Testing.chart(), 'w', { hosts: [host] })).toThrow(`test/w: hosts[0]: refused host "${host}": ${reason}`);
     const w = new WildcardEgressGateway(Testing.chart(), 'w', { hosts: ['*.wikipedia.org'] });
-    expect(() => w.addHost(host)).toThrow(`test/w: addHost ${JSON.stringify(host)}: Refused host "${host}"`);
+    expect(() => w.addHost(host)).toThrow(`test/w: addHost ${JSON.stringify(host)}: refused host "${host}"`);
   });
 
   test.each([
@@ -482,7 +482,7 @@ describe('WildcardEgressGateway | security review 2026-12', () => {
     ['*.herokuapp.com', 'covers any Heroku app'],
     ['*.googleapis.com', 'storage.googleapis.com serves every Cloud Storage bucket'],
   ])('L5: refuses the wildcard %s, naming the risk', (host, reason) => {
-    expect(() => new WildcardEgressGateway(Testing.chart(), 'w', { hosts: [host] })).toThrow(`test/w: hosts[0]: Refused host "${host}": `);
+    expect(() => new WildcardEgressGateway(Testing.chart(), 'w', { hosts: [host] })).toThrow(`test/w: hosts[0]: refused host "${host}": `);
     expect(() => new WildcardEgressGateway(Testing.chart(), 'w', { hosts: [host] })).toThrow(reason);
     expect(() => new WildcardEgressGateway(Testing.chart(), 'w', { hosts: [host] })).toThrow(`list it in hostExemptions with the reason (a HostExemption with host "${host}" and a reason)`);
   });

@@ -1,3 +1,5 @@
+import { problem } from './errors';
+
 /**
  * DNS name rules shared by hosts, Kubernetes object names, namespaces and port names.
  * Mirrors Istio's `pkg/config/validation/agent/validation.go` (`ValidateDNS1123Labels`, `ValidateFQDN`) and the
@@ -43,11 +45,11 @@ export function dnsLabelProblem(label: string): string | undefined {
  */
 export function validateDnsLabel(value: string, what: string): string {
   if (typeof value !== 'string') {
-    throw new Error(`Invalid ${what} ${JSON.stringify(value)}: expected a string`);
+    throw problem(`invalid ${what} ${JSON.stringify(value) ?? String(value)}: expected a string such as "istio-egress"`);
   }
-  const problem = dnsLabelProblem(value);
-  if (problem) {
-    throw new Error(`Invalid ${what} "${value}": a ${what} ${problem} (DNS-1123 label, e.g. "istio-egress")`);
+  const why = dnsLabelProblem(value);
+  if (why) {
+    throw problem(`invalid ${what} "${value}": a ${what} ${why} (DNS-1123 label, e.g. "istio-egress")`);
   }
   return value;
 }
@@ -58,15 +60,15 @@ export function validateDnsLabel(value: string, what: string): string {
  */
 export function validateDnsSubdomain(value: string, what: string): string {
   if (typeof value !== 'string' || value.length === 0) {
-    throw new Error(`Invalid ${what} ${JSON.stringify(value)}: a ${what} must be a non-empty DNS-1123 subdomain`);
+    throw problem(`invalid ${what} ${JSON.stringify(value)}: a ${what} must be a non-empty DNS-1123 subdomain`);
   }
   if (value.length > MAX_SUBDOMAIN_LENGTH) {
-    throw new Error(`Invalid ${what} "${value}": a ${what} has at most ${MAX_SUBDOMAIN_LENGTH} characters`);
+    throw problem(`invalid ${what} "${value}": a ${what} has at most ${MAX_SUBDOMAIN_LENGTH} characters`);
   }
   for (const label of value.split('.')) {
-    const problem = dnsLabelProblem(label);
-    if (problem) {
-      throw new Error(`Invalid ${what} "${value}": each dot-separated part ${problem} (DNS-1123 subdomain, e.g. "egress-gateway")`);
+    const why = dnsLabelProblem(label);
+    if (why) {
+      throw problem(`invalid ${what} "${value}": each dot-separated part ${why} (DNS-1123 subdomain, e.g. "egress-gateway")`);
     }
   }
   return value;

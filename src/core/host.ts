@@ -1,4 +1,6 @@
+import { show } from './bounds';
 import { dnsLabelProblem, MAX_DNS_NAME_LENGTH } from './dns';
+import { inFactory, problem } from './errors';
 
 /**
  * Options for parsing an external host.
@@ -63,9 +65,11 @@ export class ExternalHost {
    * @throws if the name is not valid; the message quotes the name and says how to fix it
    */
   public static of(name: string, options: ExternalHostOptions = {}): ExternalHost {
-    const problem = hostProblem(name, options.allowAnyHost ?? false);
-    if (problem) {
-      throw new Error(`Invalid host ${JSON.stringify(name)}: ${problem}`);
+    const why = hostProblem(name, options?.allowAnyHost ?? false);
+    if (why) {
+      inFactory(`ExternalHost.of(${show(name)})`, () => {
+        throw problem(`invalid host ${JSON.stringify(name) ?? String(name)}: ${why}`);
+      });
     }
     return new ExternalHost(name);
   }
@@ -175,8 +179,8 @@ export class HostSet {
     const existing = this.overlapping(host);
     if (existing) {
       const [wide, narrow] = existing.covers(host) ? [existing, host] : [host, existing];
-      throw new Error(
-        `Invalid host "${host.name}": it overlaps "${existing.name}" ("${wide.name}" already matches "${narrow.name}"); ` +
+      throw problem(
+        `invalid host "${host.name}": it overlaps "${existing.name}" ("${wide.name}" already matches "${narrow.name}"); ` +
           `Istio rejects overlapping hosts in one VirtualService, so keep only "${wide.name}" or replace it with exact names`,
       );
     }
@@ -297,9 +301,9 @@ function hostProblem(name: string, allowAnyHost: boolean): string | undefined {
     if (label.length === 0) {
       return 'empty label (two dots in a row, or a leading dot)';
     }
-    const problem = dnsLabelProblem(label);
-    if (problem) {
-      return `label "${label}" ${problem}`;
+    const labelWhy = dnsLabelProblem(label);
+    if (labelWhy) {
+      return `label "${label}" ${labelWhy}`;
     }
   }
   const tld = rest[rest.length - 1];

@@ -1,5 +1,7 @@
 import * as plus from 'cdk8s-plus-28';
+import { show } from './bounds';
 import { validateDnsLabel, validateDnsSubdomain } from './dns';
+import { inFactory, problem } from './errors';
 import { MeshSettings } from './mesh';
 
 /**
@@ -18,10 +20,9 @@ export class WorkloadIdentity {
    * @param name the service account's name
    */
   public static serviceAccount(namespace: string, name: string): WorkloadIdentity {
-    return new WorkloadIdentity(
-      validateDnsLabel(namespace, 'namespace'),
-      validateDnsSubdomain(name, 'service account name'),
-    );
+    return inFactory(`WorkloadIdentity.serviceAccount(${show(namespace)}, ${show(name)})`, () => {
+      return new WorkloadIdentity(validateDnsLabel(namespace, 'namespace'), validateDnsSubdomain(name, 'service account name'));
+    });
   }
 
   /**
@@ -33,22 +34,27 @@ export class WorkloadIdentity {
    * @throws if the namespace is neither on the service account nor given
    */
   public static fromServiceAccount(serviceAccount: plus.IServiceAccount, namespace?: string): WorkloadIdentity {
-    const subject = serviceAccount.toSubjectConfiguration();
-    const ns = subject.namespace ?? namespace;
-    if (ns === undefined) {
-      throw new Error(
-        `service account "${subject.name}" has no namespace; set metadata.namespace on it (or on its chart) or pass the namespace`,
-      );
-    }
-    if (subject.namespace !== undefined && namespace !== undefined && subject.namespace !== namespace) {
-      throw new Error(`service account "${subject.name}" is in namespace "${subject.namespace}", not "${namespace}"; drop the namespace argument`);
-    }
-    return WorkloadIdentity.serviceAccount(ns, subject.name);
+    return inFactory('WorkloadIdentity.fromServiceAccount', () => {
+      if (serviceAccount === null || typeof serviceAccount !== 'object' || typeof (serviceAccount as any).toSubjectConfiguration !== 'function') {
+        throw problem(`expected a cdk8s-plus ServiceAccount, got ${show(serviceAccount)}; use WorkloadIdentity.serviceAccount(namespace, name) for a name`);
+      }
+      const subject = serviceAccount.toSubjectConfiguration();
+      const ns = subject.namespace ?? namespace;
+      if (ns === undefined) {
+        throw problem(
+          `service account "${subject.name}" has no namespace; set metadata.namespace on it (or on its chart) or pass the namespace`,
+        );
+      }
+      if (subject.namespace !== undefined && namespace !== undefined && subject.namespace !== namespace) {
+        throw problem(`service account "${subject.name}" is in namespace "${subject.namespace}", not "${namespace}"; drop the namespace argument`);
+      }
+      return WorkloadIdentity.serviceAccount(ns, subject.name);
+    });
   }
 
   /** Every workload in a namespace, whatever its service account. */
   public static allInNamespace(namespace: string): WorkloadIdentity {
-    return new WorkloadIdentity(validateDnsLabel(namespace, 'namespace'), undefined);
+    return inFactory(`WorkloadIdentity.allInNamespace(${show(namespace)})`, () => new WorkloadIdentity(validateDnsLabel(namespace, 'namespace'), undefined));
   }
 
   /**
@@ -117,7 +123,7 @@ export function authorizationSources(
   mesh: MeshSettings,
 ): Array<{ source: { principals?: string[]; namespaces?: string[] } }> {
   if (identities.length === 0) {
-    throw new Error('at least one identity is required; use WorkloadIdentity.anyInMesh to allow every in-mesh workload');
+    throw problem('at least one identity is required; use WorkloadIdentity.anyInMesh to allow every in-mesh workload');
   }
   if (identities.some((i) => i.isAnyInMesh)) {
     return [{ source: { principals: ['*'] } }];
@@ -151,15 +157,20 @@ export class WorkloadSelector {
    * not a valid Kubernetes label
    */
   public static fromLabels(labels: { [key: string]: string }): WorkloadSelector {
-    const entries = Object.entries(labels ?? {});
-    if (entries.length === 0) {
-      throw new Error('a workload selector needs at least one label; an empty selector would select every pod of the namespace');
-    }
-    for (const [key, value] of entries) {
-      validateLabelKey(key);
-      validateLabelValue(key, value);
-    }
-    return new WorkloadSelector(Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+    return inFactory('WorkloadSelector.fromLabels', () => {
+      if (labels !== undefined && labels !== null && (typeof labels !== 'object' || Array.isArray(labels))) {
+        throw problem(`labels ${show(labels)} must be an object of label keys and values, e.g. { app: "shop" }`);
+      }
+      const entries = Object.entries(labels ?? {});
+      if (entries.length === 0) {
+        throw problem('a workload selector needs at least one label; an empty selector would select every pod of the namespace');
+      }
+      for (const [key, value] of entries) {
+        validateLabelKey(key);
+        validateLabelValue(key, value);
+      }
+      return new WorkloadSelector(Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+    });
   }
 
   /**
@@ -170,11 +181,11 @@ export class WorkloadSelector {
   public static fromPodSelector(selector: plus.IPodSelector): WorkloadSelector {
     const config = selector.toPodSelectorConfig();
     if (config.namespaces !== undefined) {
-      throw new Error(`pod selector "${selector.node.path}" selects namespaces; Istio selectors only match labels in the resource's own namespace`);
+      throw problem(`pod selector "${selector.node.path}" selects namespaces; Istio selectors only match labels in the resource's own namespace`);
     }
     const kube = (config.labelSelector as any)._toKube() as { matchLabels?: Record<string, string>; matchExpressions?: unknown[] };
     if ((kube.matchExpressions ?? []).length > 0) {
-      throw new Error(`pod selector "${selector.node.path}" uses label expressions; Istio selectors match exact labels only (use WorkloadSelector.fromLabels)`);
+      throw problem(`pod selector "${selector.node.path}" uses label expressions; Istio selectors match exact labels only (use WorkloadSelector.fromLabels)`);
     }
     return WorkloadSelector.fromLabels(kube.matchLabels ?? {});
   }
@@ -197,12 +208,12 @@ function validateLabelKey(key: string): void {
     validateDnsSubdomain(prefix, 'label key prefix');
   }
   if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name)) {
-    throw new Error(`Invalid label key "${key}": the name part must be 1-63 alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric`);
+    throw problem(`invalid label key "${key}": the name part must be 1-63 alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric`);
   }
 }
 
 function validateLabelValue(key: string, value: string): void {
   if (typeof value !== 'string' || value.length > 63 || (value.length > 0 && !LABEL_NAME.test(value))) {
-    throw new Error(`Invalid value ${JSON.stringify(value)} for label "${key}": at most 63 alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric`);
+    throw problem(`invalid value ${show(value)} for label "${key}": at most 63 alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric`);
   }
 }

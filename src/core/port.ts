@@ -1,4 +1,6 @@
+import { show } from './bounds';
 import { dnsLabelProblem } from './dns';
+import { inFactory, problem } from './errors';
 
 /**
  * A port protocol as Istio names it (`pkg/config/protocol/instance.go`). The value is the exact string written to
@@ -55,7 +57,7 @@ export function protocolFromPortName(name: string): Protocol | undefined {
 /** Checks a port number: an integer in 1..65535 (Istio `ValidatePort`). */
 export function validatePortNumber(port: number, what: string = 'port number'): number {
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`${what} ${JSON.stringify(port)} must be an integer in the range 1..65535`);
+    throw problem(`${what} ${show(port)} must be an integer in the range 1..65535`);
   }
   return port;
 }
@@ -100,22 +102,22 @@ export interface EgressPortProps extends EgressPortOptions {
 export class EgressPort {
   /** TLS (routed by SNI, not decrypted) on the given port. */
   public static tls(number: number = 443, options: EgressPortOptions = {}): EgressPort {
-    return EgressPort.of({ ...options, number, protocol: Protocol.TLS });
+    return inFactory(`EgressPort.tls(${show(number)})`, () => EgressPort.of({ ...optionsOf(options), number, protocol: Protocol.TLS }));
   }
 
   /** HTTPS (routed by SNI, not decrypted) on the given port. */
   public static https(number: number = 443, options: EgressPortOptions = {}): EgressPort {
-    return EgressPort.of({ ...options, number, protocol: Protocol.HTTPS });
+    return inFactory(`EgressPort.https(${show(number)})`, () => EgressPort.of({ ...optionsOf(options), number, protocol: Protocol.HTTPS }));
   }
 
   /** Plain HTTP on the given port. */
   public static http(number: number = 80, options: EgressPortOptions = {}): EgressPort {
-    return EgressPort.of({ ...options, number, protocol: Protocol.HTTP });
+    return inFactory(`EgressPort.http(${show(number)})`, () => EgressPort.of({ ...optionsOf(options), number, protocol: Protocol.HTTP }));
   }
 
   /** Opaque TCP on the given port. */
   public static tcp(number: number, options: EgressPortOptions = {}): EgressPort {
-    return EgressPort.of({ ...options, number, protocol: Protocol.TCP });
+    return inFactory(`EgressPort.tcp(${show(number)})`, () => EgressPort.of({ ...optionsOf(options), number, protocol: Protocol.TCP }));
   }
 
   /**
@@ -125,26 +127,34 @@ export class EgressPort {
    * protocol
    */
   public static of(props: EgressPortProps): EgressPort {
-    validatePortNumber(props.number);
-    if (!Object.values(Protocol).includes(props.protocol)) {
-      throw new Error(`unsupported protocol ${JSON.stringify(props.protocol)}: use one of ${Object.values(Protocol).join(', ')}`);
-    }
-    if (props.targetPort !== undefined) {
-      validatePortNumber(props.targetPort, 'target port');
-    }
-    const name = props.name ?? `${NAME_PREFIX[props.protocol]}-${props.number}`;
-    const problem = dnsLabelProblem(name);
-    if (problem) {
-      throw new Error(`invalid port name ${JSON.stringify(name)}: a port name ${problem}, e.g. "tls-443"`);
-    }
-    const implied = protocolFromPortName(name);
-    if (implied !== undefined && implied !== props.protocol) {
-      throw new Error(
-        `invalid port name "${name}": Istio reads protocol ${implied} from its prefix but the port is ${props.protocol}; ` +
-          `name it "${NAME_PREFIX[props.protocol]}-${props.number}"`,
-      );
-    }
-    return new EgressPort(props.number, props.protocol, name, props.targetPort);
+    return inFactory('EgressPort.of', () => {
+      if (props === null || typeof props !== 'object') {
+        throw problem(`expected EgressPortProps such as { number: 443, protocol: Protocol.TLS }, got ${show(props)}`);
+      }
+      validatePortNumber(props.number);
+      if (!Object.values(Protocol).includes(props.protocol)) {
+        throw problem(`unsupported protocol ${show(props.protocol)}: use one of ${Object.values(Protocol).join(', ')}`);
+      }
+      if (props.targetPort !== undefined) {
+        validatePortNumber(props.targetPort, 'target port');
+      }
+      if (props.name !== undefined && typeof props.name !== 'string') {
+        throw problem(`port name ${show(props.name)} must be a string such as "tls-443"`);
+      }
+      const name = props.name ?? `${NAME_PREFIX[props.protocol]}-${props.number}`;
+      const problemText = dnsLabelProblem(name);
+      if (problemText) {
+        throw problem(`invalid port name ${JSON.stringify(name)}: a port name ${problemText}, e.g. "tls-443"`);
+      }
+      const implied = protocolFromPortName(name);
+      if (implied !== undefined && implied !== props.protocol) {
+        throw problem(
+          `invalid port name "${name}": Istio reads protocol ${implied} from its prefix but the port is ${props.protocol}; ` +
+            `name it "${NAME_PREFIX[props.protocol]}-${props.number}"`,
+        );
+      }
+      return new EgressPort(props.number, props.protocol, name, props.targetPort);
+    });
   }
 
   private constructor(
@@ -193,13 +203,26 @@ export function validateUniquePorts(ports: EgressPort[], field: string = 'ports'
   ports.forEach((port, i) => {
     const byNumber = numbers.get(port.number);
     if (byNumber !== undefined) {
-      throw new Error(`${field}[${i}]: port ${port.number} already defined at ${field}[${byNumber}]; each port number may appear once`);
+      const reason = `port ${port.number} already defined at ${field}[${byNumber}]; each port number may appear once`;
+      throw problem(reason, `[${i}]`, undefined, `${field}[${i}]: ${reason}`);
     }
     const byName = names.get(port.name);
     if (byName !== undefined) {
-      throw new Error(`${field}[${i}]: port name "${port.name}" already defined at ${field}[${byName}]; give each port its own name`);
+      const reason = `port name "${port.name}" already defined at ${field}[${byName}]; give each port its own name`;
+      throw problem(reason, `[${i}]`, undefined, `${field}[${i}]: ${reason}`);
     }
     numbers.set(port.number, i);
     names.set(port.name, i);
   });
+}
+
+/** The factories' options from JavaScript: undefined or an object. */
+function optionsOf(options: EgressPortOptions | undefined): EgressPortOptions {
+  if (options === undefined || options === null) {
+    return {};
+  }
+  if (typeof options !== 'object') {
+    throw problem(`options ${show(options)} must be an object such as { name: "tls-api" }`);
+  }
+  return options;
 }

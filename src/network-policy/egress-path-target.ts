@@ -1,6 +1,7 @@
 import { hasNoLabels, sortedUnique } from './peers';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, HBONE_PORT, IEgressPath } from '../core/egress-path';
+import { atSubField } from '../core/errors';
 import { WorkloadSelector } from '../core/identity';
 import { validatePortNumber } from '../core/port';
 
@@ -50,7 +51,7 @@ function validatePathConfig(config: EgressPathConfig): EgressPathTarget {
   try {
     podLabels = WorkloadSelector.fromLabels(config.podLabels).labels;
   } catch (e) {
-    throw new Error(`podLabels: ${(e as Error).message}`);
+    throw atSubField(e, 'podLabels');
   }
   if (!Array.isArray(config.podPorts) || config.podPorts.length === 0) {
     throw new Error('the path has no pod ports: a rule without ports would allow every port of its pods; the path must list the ports its pods listen on');

@@ -1,4 +1,4 @@
-import { Lazy } from 'cdk8s';
+import { Lazy, Size } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import {
@@ -9,9 +9,11 @@ import {
 } from '../../imports/networking.istio.io';
 import { PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../../imports/security.istio.io';
 import { Telemetry } from '../../imports/telemetry.istio.io';
+import { requireArray, requireBoolean, requireInstance, requireStruct } from '../core/boundary';
+import { checkNotProxyPort, containerPortNameProblem, dns1035LabelProblem } from '../core/bounds';
 import { validateDnsLabel, validateDnsSubdomain } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
-import { fieldError, inField, requirePresent } from '../core/errors';
+import { atSubField, fieldError, inField, problem } from '../core/errors';
 import { WorkloadIdentity, WorkloadSelector } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
 import { rejectReservedNamespace } from '../core/namespaces';
@@ -162,7 +164,8 @@ export interface EgressGatewayProps {
   readonly createNamespace?: boolean;
 
   /**
-   * Name of the Deployment, Service and ServiceAccount (a DNS-1123 label).
+   * Name of the Deployment, Service and ServiceAccount: a DNS-1035 label (lower-case letters, digits and '-',
+   * starting with a letter), as Kubernetes requires of Service names.
    *
    * @default "egress-gateway"
    */
@@ -172,7 +175,9 @@ export interface EgressGatewayProps {
    * The Service ports sidecars send egress traffic to. A port's `targetPort` is the port the proxy listens on; when
    * not set it is the port plus 8000 for ports below 1024 (443 -> 8443, as Istio's charts do: the proxy runs as
    * non-root and cannot bind low ports), else the port itself. Port names must start with the protocol
-   * (`tls-...`, `http-...`): Istio reads a Service port's protocol from its name.
+   * (`tls-...`, `http-...`): Istio reads a Service port's protocol from its name; they also name the container ports,
+   * so at most 15 characters with no `--` (Kubernetes `IsValidPortName`). The Istio proxy's own ports (15000, 15001,
+   * 15004, 15006, 15008, 15009, 15020, 15021, 15053, 15090) cannot be Service or target ports.
    *
    * @default - [EgressPort.tls(443)] (443 -> 8443)
    */
@@ -333,8 +338,9 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
   public addClientSubset(subset: GatewayClientSubset): void {
     validateDnsLabel(subset.name, 'subset name');
     if (this.clientSubsets.has(subset.name)) {
-      throw new Error(
-        `egress gateway ${this.namespace}/${this.serviceName} already has a client subset "${subset.name}"; give each route its own subset name`,
+      throw problem(
+        `egress gateway ${this.namespace}/${this.serviceName} ("${this.node.path}") already has a client subset "${subset.name}" ` +
+          'from another construct; give each construct routing through the gateway its own name',
       );
     }
     if (subset.ports.length === 0) {
@@ -450,9 +456,10 @@ export class EgressGateway extends EgressGatewayBase {
   public constructor(scope: Construct, id: string, props: EgressGatewayProps = {}) {
     super(scope, id);
     MeshRegistry.of(this).register('EgressGateway', this);
-    this.mesh = props.mesh ?? MeshSettings.defaults();
+    props = inField(this, 'props', () => requireStruct<EgressGatewayProps>(props ?? {}, 'EgressGatewayProps'));
+    this.mesh = meshOf(this, props.mesh);
     this.namespace = inField(this, 'namespace', () => validateDnsLabel(props.namespace ?? 'istio-egress', 'namespace'));
-    this.serviceName = inField(this, 'name', () => validateDnsLabel(props.name ?? 'egress-gateway', 'gateway name'));
+    this.serviceName = inField(this, 'name', () => serviceName(props.name ?? 'egress-gateway', 'gateway name'));
     rejectReservedNamespace(this, 'namespace', this.namespace, this.mesh, 'an egress gateway');
     const instance = `${this.serviceName}.${this.namespace}`;
     if (instance.length > 63) {
@@ -466,6 +473,7 @@ export class EgressGateway extends EgressGatewayBase {
     this.ports = gatewayPorts(this, props.ports, 8000);
     const scaling = validateScaling(this, props);
     this.replicas = scaling.replicas;
+    const placement = this.placement(props);
 
     const metadata = { name: this.serviceName, namespace: this.namespace, labels: this.commonLabels() };
 
@@ -497,17 +505,17 @@ export class EgressGateway extends EgressGatewayBase {
           spec: {
             serviceAccountName: this.serviceName,
             automountServiceAccountToken: false,
-            nodeSelector: props.nodeSelector && Object.keys(props.nodeSelector).length > 0 ? { ...props.nodeSelector } : undefined,
-            tolerations: props.tolerations?.map((t, i) => (requirePresent(t, `tolerations[${i}]`) as any)._toKube()),
-            priorityClassName: props.priorityClassName,
-            topologySpreadConstraints: props.spreadAcrossZones === false ? undefined : this.spreadConstraints(),
+            nodeSelector: placement.nodeSelector,
+            tolerations: this.tolerations(props.tolerations),
+            priorityClassName: placement.priorityClassName,
+            topologySpreadConstraints: placement.spreadAcrossZones ? this.spreadConstraints() : undefined,
             securityContext: { runAsNonRoot: true, runAsUser: 1337, runAsGroup: 1337, fsGroup: 1337, seccompProfile: { type: 'RuntimeDefault' } },
             containers: [
               {
                 name: 'istio-proxy',
                 image: 'auto',
                 ports: this.ports.map((p) => ({ name: p.name, containerPort: p.targetPort!, protocol: 'TCP' })),
-                resources: toKubeResources(props.resources),
+                resources: inField(this, 'resources', () => toKubeResources(props.resources)),
                 securityContext: {
                   allowPrivilegeEscalation: false,
                   privileged: false,
@@ -574,6 +582,30 @@ export class EgressGateway extends EgressGatewayBase {
     });
   }
 
+  /** Node selector, priority class and zone spreading, checked where they enter (they reach the Deployment verbatim). */
+  private placement(props: EgressGatewayProps) {
+    const nodeSelector =
+      props.nodeSelector === undefined || (typeof props.nodeSelector === 'object' && props.nodeSelector !== null && Object.keys(props.nodeSelector).length === 0)
+        ? undefined
+        : inField(this, 'nodeSelector', () => WorkloadSelector.fromLabels(props.nodeSelector!).labels);
+    const priorityClassName =
+      props.priorityClassName === undefined ? undefined : inField(this, 'priorityClassName', () => validateDnsSubdomain(props.priorityClassName!, 'priority class name'));
+    const spreadAcrossZones = props.spreadAcrossZones === undefined ? true : inField(this, 'spreadAcrossZones', () => requireBoolean(props.spreadAcrossZones));
+    return { nodeSelector, priorityClassName, spreadAcrossZones };
+  }
+
+  private tolerations(tolerations: plus.NodeTaintQuery[] | undefined) {
+    if (tolerations === undefined) {
+      return undefined;
+    }
+    return inField(this, 'tolerations', () =>
+      requireArray(tolerations, {
+        element: 'a NodeTaintQuery',
+        each: (t) => (requireInstance(t, plus.NodeTaintQuery, 'NodeTaintQuery.is (cdk8s-plus)') as any)._toKube(),
+      }),
+    );
+  }
+
   private commonLabels(): { [key: string]: string } {
     return { ...this.podLabels, ...libraryLabels(this.serviceName), 'app.kubernetes.io/name': this.serviceName, 'app.kubernetes.io/component': 'egress-gateway' };
   }
@@ -598,16 +630,17 @@ class ImportedEgressGateway extends EgressGatewayBase {
   public constructor(scope: Construct, id: string, attrs: EgressGatewayAttributes) {
     super(scope, id);
     MeshRegistry.of(this).register('EgressGateway', this);
-    this.mesh = attrs.mesh ?? MeshSettings.defaults();
+    attrs = inField(this, 'attrs', () => requireStruct<EgressGatewayAttributes>(attrs, 'EgressGatewayAttributes'));
+    this.mesh = meshOf(this, attrs.mesh);
     this.namespace = inField(this, 'namespace', () => validateDnsLabel(attrs.namespace, 'namespace'));
-    this.serviceName = inField(this, 'serviceName', () => validateDnsLabel(attrs.serviceName, 'service name'));
+    this.serviceName = inField(this, 'serviceName', () => serviceName(attrs.serviceName, 'service name'));
     rejectReservedNamespace(this, 'namespace', this.namespace, this.mesh, 'an egress gateway');
     this.podLabels = inField(this, 'selectorLabels', () => WorkloadSelector.fromLabels(attrs.selectorLabels).labels);
     this.identity =
       attrs.serviceAccountName === undefined
         ? undefined
         : inField(this, 'serviceAccountName', () => WorkloadIdentity.serviceAccount(this.namespace, validateDnsSubdomain(attrs.serviceAccountName!, 'service account name')));
-    if (!attrs.ports || attrs.ports.length === 0) {
+    if (attrs.ports === undefined || attrs.ports === null || (Array.isArray(attrs.ports) && attrs.ports.length === 0)) {
       fieldError(this, 'ports', 'an existing gateway needs at least one port; list its Service ports (e.g. from EgressPort.tls with port 443 and targetPort 8443)');
     }
     // As in a Kubernetes Service, a port without targetPort targets the same port number on the pods.
@@ -621,22 +654,30 @@ class ImportedEgressGateway extends EgressGatewayBase {
 
 /** Validates gateway ports and fills in target ports (port + lowPortOffset below 1024, else the port itself). */
 function gatewayPorts(scope: IConstruct, ports: EgressPort[] | undefined, lowPortOffset: number): EgressPort[] {
-  const given = ports ?? [EgressPort.tls(443)];
+  const given = inField(scope, 'ports', () =>
+    requireArray(ports ?? [EgressPort.tls(443)], { element: 'an EgressPort', each: (p) => requireInstance(p, EgressPort, 'EgressPort.tls or another EgressPort factory') }),
+  );
   if (given.length === 0) {
     fieldError(scope, 'ports', 'at least one port is required, e.g. from EgressPort.tls with 443');
   }
-  const result = given.map((port, i) => {
-    requirePresent(port, `${scope.node.path}: ports[${i}]`);
-    if (protocolFromPortName(port.name) !== port.protocol) {
-      fieldError(
-        scope,
-        `ports[${i}]`,
-        `port name "${port.name}" does not start with its protocol: Istio reads a Service port's protocol from the name; use e.g. "${port.protocol.toLowerCase()}-${port.number}"`,
-      );
-    }
-    const targetPort = port.targetPort ?? (port.number < 1024 ? port.number + lowPortOffset : port.number);
-    return EgressPort.of({ number: port.number, protocol: port.protocol, name: port.name, targetPort });
-  });
+  const result = given.map((port, i) =>
+    inField(scope, `ports[${i}]`, () => {
+      if (protocolFromPortName(port.name) !== port.protocol) {
+        throw problem(
+          `port name "${port.name}" does not start with its protocol: Istio reads a Service port's protocol from the name; use e.g. "${port.protocol.toLowerCase()}-${port.number}"`,
+        );
+      }
+      // The Deployment's container ports carry the same names: Kubernetes refuses names that are not IANA service names.
+      const nameWhy = containerPortNameProblem(port.name);
+      if (nameWhy) {
+        throw problem(`port name "${port.name}" ${nameWhy}; the gateway's container port carries it, so shorten it (e.g. "${port.protocol.toLowerCase()}-${port.number}")`);
+      }
+      const targetPort = port.targetPort ?? (port.number < 1024 ? port.number + lowPortOffset : port.number);
+      checkNotProxyPort(port.number, 'port');
+      checkNotProxyPort(targetPort, 'target port');
+      return EgressPort.of({ number: port.number, protocol: port.protocol, name: port.name, targetPort });
+    }),
+  );
   inField(scope, 'ports', () => validateUniquePorts(result, 'ports'));
   const targets = new Map<number, number>();
   result.forEach((p, i) => {
@@ -649,10 +690,50 @@ function gatewayPorts(scope: IConstruct, ports: EgressPort[] | undefined, lowPor
   return result;
 }
 
+/** A Kubernetes Service name: a DNS-1123 label that starts with a letter (DNS-1035). */
+function serviceName(value: string, what: string): string {
+  validateDnsLabel(value, what);
+  const why = dns1035LabelProblem(value);
+  if (why) {
+    throw problem(`invalid ${what} "${value}": it ${why}; e.g. "egress-gateway"`);
+  }
+  return value;
+}
+
+/** The mesh settings given (a MeshSettings instance), or Istio's defaults. */
+function meshOf(scope: IConstruct, mesh: MeshSettings | undefined): MeshSettings {
+  return mesh === undefined ? MeshSettings.defaults() : inField(scope, 'mesh', () => requireInstance(mesh, MeshSettings, 'the MeshSettings constructor'));
+}
+
 function toKubeResources(resources: plus.ContainerResources | undefined): plus.k8s.ResourceRequirements {
   const q = (v: string) => k8s.Quantity.fromString(v);
   if (!resources) {
     return { requests: { cpu: q('100m'), memory: q('128Mi') }, limits: { cpu: q('2000m'), memory: q('1024Mi') } };
+  }
+  requireStruct<plus.ContainerResources>(resources, 'ContainerResources');
+  for (const [kind, type, how, structName] of [
+    ['cpu', plus.Cpu, 'Cpu.millis (cdk8s-plus)', 'CpuResources'],
+    ['memory', Size, 'Size.mebibytes (cdk8s)', 'MemoryResources'],
+    ['ephemeralStorage', Size, 'Size.gibibytes (cdk8s)', 'EphemeralStorageResources'],
+  ] as const) {
+    const amounts = (resources as any)[kind];
+    if (amounts === undefined) {
+      continue;
+    }
+    try {
+      requireStruct(amounts, structName);
+    } catch (e) {
+      throw atSubField(e, kind);
+    }
+    for (const bound of ['request', 'limit']) {
+      if (amounts[bound] !== undefined) {
+        try {
+          requireInstance(amounts[bound], type as any, how);
+        } catch (e) {
+          throw atSubField(e, `${kind}.${bound}`);
+        }
+      }
+    }
   }
   const amounts = resourceAmounts(resources);
   const quantities = (values: { [key: string]: string } | undefined) =>

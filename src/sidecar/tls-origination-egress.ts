@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { EgressGateway, IEgressGateway } from './egress-gateway';
 import * as net from '../../imports/networking.istio.io';
 import * as sec from '../../imports/security.istio.io';
+import { requireArray, requireInstance } from '../core/boundary';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
 import { fieldError, inField, requirePresent } from '../core/errors';
@@ -391,7 +392,8 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       }) as any,
     });
 
-    (props.hosts ?? []).forEach((h, i) => this.addHostAt(h, `hosts[${i}]`, undefined));
+    const hosts = props.hosts === undefined ? [] : inField(this, 'hosts', () => requireArray<string>(props.hosts, { element: 'a host' }));
+    hosts.forEach((h, i) => this.addHostAt(h, `hosts[${i}]`, undefined));
   }
 
   /**
@@ -433,7 +435,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
     const parsed = inField(this, field, () => {
       const wildcard = (name: string, example: string) =>
         new Error(
-          `Invalid host "${name}": TLS origination needs one concrete host, since the gateway connects to that exact name and verifies ` +
+          `invalid host "${name}": TLS origination needs one concrete host, since the gateway connects to that exact name and verifies ` +
             `its certificate for it; list each name you call (e.g. "${example}")`,
         );
       if (host === '*') {
@@ -583,7 +585,9 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       }
       return [inField(this, 'allowFrom', () => WorkloadIdentity.allInNamespace(namespace))];
     }
-    const identities = allowFrom.map((identity, i) => requirePresent(identity, `${this.node.path}: allowFrom[${i}]`));
+    const identities = inField(this, 'allowFrom', () =>
+      requireArray(allowFrom, { element: 'a WorkloadIdentity', each: (i) => requireInstance(i, WorkloadIdentity, 'WorkloadIdentity.serviceAccount or another WorkloadIdentity factory') }),
+    );
     if (identities.length === 0) {
       fieldError(this, 'allowFrom', 'an empty list would allow nobody; omit it to allow the chart\'s namespace, or list identities');
     }

@@ -3,9 +3,11 @@ import { Construct } from 'constructs';
 import { EgressGateway, IEgressGateway } from './egress-gateway';
 import * as net from '../../imports/networking.istio.io';
 import * as sec from '../../imports/security.istio.io';
+import { requireArray, requireBoolean, requireImplements, requireInstance, requireString, requireStruct } from '../core/boundary';
+import { checkDuration, checkEnum, checkInt32, checkRe2, checkUint32 } from '../core/bounds';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
-import { fieldError, inField, requirePresent } from '../core/errors';
+import { fieldError, inField, problem } from '../core/errors';
 import { ExternalHost, HostExemption, HostSet } from '../core/host';
 import { HOST_EXEMPTIONS_ANNOTATION, HostScreen } from '../core/host-risk';
 import { authorizationSources, WorkloadIdentity } from '../core/identity';
@@ -41,21 +43,22 @@ export enum DnsLookupFamily {
  */
 export interface SniDnsCacheOptions {
   /**
-   * Most host names the cache holds; connections to further names fail until entries expire.
+   * Most host names the cache holds; connections to further names fail until entries expire. 1..4294967295 (uint32).
    *
    * @default 1024
    */
   readonly maxHosts?: number;
 
   /**
-   * Most DNS lookups in flight at once (`dns_cache_circuit_breaker.max_pending_requests`).
+   * Most DNS lookups in flight at once (`dns_cache_circuit_breaker.max_pending_requests`). 1..4294967295 (uint32).
    *
    * @default 1024
    */
   readonly maxPendingRequests?: number;
 
   /**
-   * How long an unused host stays in the cache.
+   * How long an unused host stays in the cache: whole milliseconds, from 1 second to protobuf's maximum Duration
+   * (315576000000 seconds).
    *
    * @default Duration.minutes(5)
    */
@@ -132,7 +135,7 @@ export interface WildcardEgressGatewayProps {
   readonly dnsCache?: SniDnsCacheOptions;
 
   /**
-   * Priority of the EnvoyFilter (higher applies later; Istio's default is 0).
+   * Priority of the EnvoyFilter (higher applies later; Istio's default is 0). A protobuf int32.
    *
    * @default 10
    */
@@ -141,7 +144,9 @@ export interface WildcardEgressGatewayProps {
   /**
    * Apply the EnvoyFilter only to gateway proxies whose version matches this regular expression (e.g. `^1\.30.*`),
    * so an Istio upgrade turns the forwarder off (connections fail closed) instead of applying it to an Envoy it was
-   * not tested with.
+   * not tested with. Istio compiles it with Go's RE2 and refuses the whole EnvoyFilter if that fails, so RE2 syntax
+   * is checked at synth: no lookaround (`(?=`, `(?!`, `(?<=`, `(?<!`), backreferences or possessive quantifiers;
+   * named groups `(?P<name>...)` / `(?<name>...)` and flags such as `(?i)` are fine.
    *
    * @default - every proxy version
    */
@@ -204,7 +209,8 @@ const CLUSTER_LIMITS = {
 interface ResolvedDnsCache {
   readonly maxHosts: number;
   readonly maxPendingRequests: number;
-  readonly hostTtl: Duration;
+  /** As protobuf JSON, e.g. `300s`. */
+  readonly hostTtl: string;
   readonly lookupFamily: DnsLookupFamily;
 }
 
@@ -260,35 +266,40 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
   public constructor(scope: Construct, id: string, props: WildcardEgressGatewayProps = {}) {
     super(scope, id);
     MeshRegistry.of(this).register('WildcardEgressGateway', this);
+    props = inField(this, 'props', () => requireStruct<WildcardEgressGatewayProps>(props ?? {}, 'WildcardEgressGatewayProps'));
     this.name = inField(this, 'name', () => validateDnsLabel(props.name ?? 'wildcard-egress', 'name'));
     this.ports = this.validatePorts(props.ports ?? [443]);
+    const mesh = props.mesh === undefined ? undefined : inField(this, 'mesh', () => requireInstance(props.mesh, MeshSettings, 'the MeshSettings constructor'));
     this.gateway =
-      props.gateway ??
-      new EgressGateway(this, 'EgressGateway', { mesh: props.mesh, ports: this.ports.map((p) => EgressPort.tls(p)) });
-    this.mesh = props.mesh ?? this.gateway.mesh;
+      props.gateway === undefined
+        ? new EgressGateway(this, 'EgressGateway', { mesh, ports: this.ports.map((p) => EgressPort.tls(p)) })
+        : inField(this, 'gateway', () =>
+          requireImplements<IEgressGateway>(props.gateway, 'IEgressGateway', ['claimPort', 'addClientSubset', 'requireMutualTls'], 'an EgressGateway or EgressGateway.fromAttributes(...)'),
+        );
+    this.mesh = mesh ?? this.gateway.mesh;
     this.namespace = this.gateway.namespace;
     this.gatewayPorts = this.ports.map((p, i) =>
       inField(this, `ports[${i}]`, () => {
         const port = this.gateway.claimPort(p, this);
         if (!port.isTls) {
-          throw new Error(`gateway port ${port} is not TLS; the gateway needs a TLS port ${p} (e.g. from EgressPort.tls with ${p})`);
+          throw problem(`gateway port ${port} is not TLS; the gateway needs a TLS port ${p} (e.g. from EgressPort.tls with ${p})`);
         }
         return port;
       }),
     );
-    this.identities = (props.allowFrom ?? [WorkloadIdentity.anyInMesh()]).map((identity, i) => requirePresent(identity, `${this.node.path}: allowFrom[${i}]`));
+    this.identities = inField(this, 'allowFrom', () =>
+      requireArray(props.allowFrom ?? [WorkloadIdentity.anyInMesh()], {
+        element: 'a WorkloadIdentity',
+        each: (identity) => requireInstance(identity, WorkloadIdentity, 'WorkloadIdentity.serviceAccount or another WorkloadIdentity factory'),
+      }),
+    );
     if (this.identities.length === 0) {
       fieldError(this, 'allowFrom', 'an empty list would allow nobody; omit it to allow any in-mesh workload, or list identities');
     }
-    this.dnsCache = this.validateDnsCache(props.dnsCache ?? {});
-    this.accessLogging = props.accessLogging ?? true;
-    const priority = props.envoyFilterPriority ?? 10;
-    if (!Number.isInteger(priority)) {
-      fieldError(this, 'envoyFilterPriority', `${priority} must be a whole number`);
-    }
-    if (props.proxyVersion !== undefined) {
-      inField(this, 'proxyVersion', () => validateRegex(props.proxyVersion!));
-    }
+    this.dnsCache = this.validateDnsCache(props.dnsCache);
+    this.accessLogging = props.accessLogging === undefined ? true : inField(this, 'accessLogging', () => requireBoolean(props.accessLogging));
+    const priority = inField(this, 'envoyFilterPriority', () => checkInt32(props.envoyFilterPriority ?? 10, 'priority'));
+    const proxyVersion = props.proxyVersion === undefined ? undefined : inField(this, 'proxyVersion', () => checkRe2(props.proxyVersion, 'regular expression'));
 
     this.hostScreen = new HostScreen(this, 'hostExemptions', props.hostExemptions, {
       mesh: this.mesh,
@@ -296,7 +307,8 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
       namespaces: [this.namespace],
       ownNames: [this.gateway.serviceFqdn],
     });
-    (props.hosts ?? []).forEach((h, i) => this.addHostAt(h, `hosts[${i}]`));
+    const hosts = props.hosts === undefined ? [] : inField(this, 'hosts', () => requireArray<string>(props.hosts, { element: 'a host such as "api.example.com"' }));
+    hosts.forEach((h, i) => this.addHostAt(h, `hosts[${i}]`));
     this.node.addValidation({
       validate: () =>
         this.hostSet.size === 0
@@ -306,7 +318,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
 
     this.gateway.requireMutualTls();
     if (this.accessLogging) {
-      this.gateway.enableAccessLogging();
+      inField(this, 'accessLogging', () => this.gateway.enableAccessLogging());
     }
 
     const metadata = (name: string) => ({ name, namespace: this.namespace, labels: libraryLabels(this.name) });
@@ -327,7 +339,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     });
 
     // Sidecars reach the gateway over Istio mTLS, presenting the gateway's name as SNI (its server's host).
-    this.gateway.addClientSubset({ name: this.name, sni: gatewayHost, ports: this.gatewayPorts.map((p) => p.number), exportTo });
+    inField(this, 'name', () => this.gateway.addClientSubset({ name: this.name, sni: gatewayHost, ports: this.gatewayPorts.map((p) => p.number), exportTo }));
 
     this.serviceEntry = new net.ServiceEntry(this, 'ServiceEntry', {
       metadata: { ...metadata(this.name), annotations: this.hostScreen.annotations },
@@ -396,7 +408,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
         produce: (): net.EnvoyFilterSpec => ({
           workloadSelector: { labels: this.gateway.selectorLabels },
           priority,
-          configPatches: this.envoyPatches(props.proxyVersion),
+          configPatches: this.envoyPatches(proxyVersion),
         }),
       }) as any,
     });
@@ -436,9 +448,10 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
 
   private addHostAt(host: string, field: string): void {
     inField(this, field, () => {
+      requireString(host, 'api.example.com');
       if (host === '*') {
-        throw new Error(
-          'Invalid host "*": Istio cannot route every host from sidecars (ServiceEntry and mesh VirtualService hosts reject "*"); ' +
+        throw problem(
+          'invalid host "*": Istio cannot route every host from sidecars (ServiceEntry and mesh VirtualService hosts reject "*"); ' +
             'list the domains you need, e.g. "*.example.com"',
         );
       }
@@ -462,37 +475,29 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
   }
 
   private validatePorts(ports: number[]): number[] {
-    if (!Array.isArray(ports) || ports.length === 0) {
+    const given = inField(this, 'ports', () => requireArray<number>(ports, { element: 'a port number such as 443' }));
+    if (given.length === 0) {
       fieldError(this, 'ports', 'at least one TLS port is required, e.g. [443]');
     }
     const seen = new Map<number, number>();
-    ports.forEach((p, i) => {
+    given.forEach((p, i) => {
       inField(this, `ports[${i}]`, () => validatePortNumber(p));
       if (seen.has(p)) {
         fieldError(this, `ports[${i}]`, `port ${p} is already listed at ports[${seen.get(p)}]; list each port once`);
       }
       seen.set(p, i);
     });
-    return [...ports];
+    return given;
   }
 
-  private validateDnsCache(options: SniDnsCacheOptions): ResolvedDnsCache {
-    const positive = (value: number | undefined, field: string, fallback: number) => {
-      const v = value ?? fallback;
-      if (!Number.isInteger(v) || v < 1) {
-        fieldError(this, `dnsCache.${field}`, `${v} must be a whole number >= 1`);
-      }
-      return v;
-    };
+  private validateDnsCache(given: SniDnsCacheOptions | undefined): ResolvedDnsCache {
+    const options = given === undefined ? {} : inField(this, 'dnsCache', () => requireStruct<SniDnsCacheOptions>(given, 'SniDnsCacheOptions'));
     const hostTtl = options.hostTtl ?? Duration.minutes(5);
-    if (hostTtl.toMilliseconds() < 1000) {
-      fieldError(this, 'dnsCache.hostTtl', `${hostTtl.toMilliseconds()} ms is too short; use at least 1 second`);
-    }
     return {
-      maxHosts: positive(options.maxHosts, 'maxHosts', 1024),
-      maxPendingRequests: positive(options.maxPendingRequests, 'maxPendingRequests', 1024),
-      hostTtl,
-      lookupFamily: options.lookupFamily ?? DnsLookupFamily.V4_ONLY,
+      maxHosts: inField(this, 'dnsCache.maxHosts', () => checkUint32(options.maxHosts ?? 1024, 'maxHosts')),
+      maxPendingRequests: inField(this, 'dnsCache.maxPendingRequests', () => checkUint32(options.maxPendingRequests ?? 1024, 'maxPendingRequests')),
+      hostTtl: inField(this, 'dnsCache.hostTtl', () => checkDuration(hostTtl, 'hostTtl', 1)),
+      lookupFamily: inField(this, 'dnsCache.lookupFamily', () => checkEnum(options.lookupFamily ?? DnsLookupFamily.V4_ONLY, DnsLookupFamily, 'DnsLookupFamily', 'lookupFamily')),
     };
   }
 
@@ -524,7 +529,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
         },
       },
       max_hosts: this.dnsCache.maxHosts,
-      host_ttl: `${this.dnsCache.hostTtl.toMilliseconds() / 1000}s`,
+      host_ttl: this.dnsCache.hostTtl,
       dns_cache_circuit_breaker: { max_pending_requests: this.dnsCache.maxPendingRequests },
     };
     const dfpCluster = this.envoyName('dynamic_forward_proxy_cluster');
@@ -715,13 +720,4 @@ function accessLog() {
       },
     },
   };
-}
-
-function validateRegex(value: string): string {
-  try {
-    new RegExp(value);
-  } catch (e) {
-    throw new Error(`invalid regular expression ${JSON.stringify(value)} (${(e as Error).message}); e.g. "^1\\\\.30.*"`);
-  }
-  return value;
 }
