@@ -179,7 +179,7 @@ describe('L7: WildcardEgressGateway: wrong JavaScript types', () => {
 
   test('fails for addHost with a non-string', () => {
     const wc = new WildcardEgressGateway(chart, 'wc', { hosts: ['a.com'] });
-    expectFails(() => wc.addHost(any(['b.com'])), 'test/wc', 'addHost(["b.com"])', 'expected a string such as "api.example.com", got a list ["b.com"]');
+    expectFails(() => wc.addHost(any(['b.com'])), 'test/wc', 'addHost ["b.com"]', 'expected a string such as "api.example.com", got a list ["b.com"]');
   });
 
   test('fails naming both sides when two constructs use one client subset name on a gateway', () => {

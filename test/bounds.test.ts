@@ -196,7 +196,7 @@ describe('errors.ts: one wrapping mechanism', () => {
   test('fails with a list index joined without a dot', () => {
     const chart = Testing.chart();
     expect(() => inField(chart, 'ports', () => requireArray([EgressPort.tls(443), 'x'], { element: 'an EgressPort', each: (p) => requireInstance(p, EgressPort, 'EgressPort.tls(443)') }))).toThrow(
-      'test: ports[1]: expected an EgressPort, got the string "x"; make one with EgressPort.tls or another EgressPort factory',
+      'test: ports[1]: expected an EgressPort, got the string "x"; make one with EgressPort.tls(443)',
     );
   });
 

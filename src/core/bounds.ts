@@ -71,7 +71,7 @@ export function checkDuration(value: unknown, what: string, minSeconds: number =
     throw problem(`${what} of ${ms} ms must be a whole, finite number of milliseconds, e.g. Duration.seconds(30)`);
   }
   if (ms < minSeconds * 1000) {
-    throw problem(`${what} of ${ms} ms is too short; use at least Duration.seconds(${minSeconds})`);
+    throw problem(`${what} of ${ms} ms is too short; use at least ${minSeconds} ${minSeconds === 1 ? 'second' : 'seconds'}`);
   }
   if (ms > MAX_DURATION_SECONDS * 1000) {
     throw problem(`${what} of ${ms / 1000} s is longer than a protobuf Duration allows (${MAX_DURATION_SECONDS} s, about 10,000 years); use a shorter one, e.g. Duration.days(1)`);

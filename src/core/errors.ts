@@ -157,8 +157,8 @@ function joinField(field: string, sub: string): string {
   if (!field) {
     return s.startsWith('.') ? s.slice(1) : s;
   }
-  if (field.endsWith(')') && s.startsWith('.')) {
-    // a method call is not an object: `allow("admin"): identities[0]`
+  if ((field.endsWith(')') || field.includes(' ')) && s.startsWith('.')) {
+    // a method call is not an object: `rule "admin": identities[0]`, `allowEgressPath #0: podLabels`
     return `${field}: ${s.slice(1)}`;
   }
   return `${field}${s}`;
