@@ -8,9 +8,9 @@ import { WorkloadIdentity } from '../core/identity';
 import { IstioVersion } from '../core/istio-version';
 import { MeshSettings } from '../core/mesh';
 import { dnsLabelName } from '../core/names';
-import { cpuUtilizationMetrics, EgressGatewayAutoscaling, resourceAmounts, validateScaling, WorkloadScaling } from '../core/workload-scaling';
 import { MeshRegistry } from '../core/registry';
 import { libraryLabels } from '../core/visibility';
+import { cpuUtilizationMetrics, EgressGatewayAutoscaling, resourceAmounts, validateScaling, WorkloadScaling } from '../core/workload-scaling';
 
 const k8s = plus.k8s;
 
