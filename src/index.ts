@@ -12,3 +12,7 @@ export { EgressGatewayAutoscaling } from './core/workload-scaling';
 export { InsecureOriginationOptions, MutualOriginationOptions, OriginationTls, SimpleOriginationOptions, TrustedCa } from './core/origination-tls';
 export { OriginationHostOptions, TlsOriginationEgress, TlsOriginationEgressProps } from './sidecar/tls-origination-egress';
 export { DataplaneMode, DnsResolver, DnsResolverOptions, EgressGatewayNetworkPolicy, EgressGatewayNetworkPolicyProps, EgressNetworkPolicy, EgressNetworkPolicyProps, InternalDestination } from './network-policy/egress-network-policy';
+export { AllowDirection, EgressAllowEntry, RemoteGenerated, RemoteProtocol } from './allow-list/entry';
+export { AllowListSkippedEntry, EgressAllowListSpec, EgressAllowListSpecOptions } from './allow-list/spec';
+export { EgressMatrixRow } from './allow-list/matrix';
+export { EgressAllowList, EgressAllowListOptions, EgressAllowListProps } from './allow-list/egress-allow-list';
