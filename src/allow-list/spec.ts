@@ -4,9 +4,7 @@
  * realises it.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { Yaml } from 'cdk8s';
 import { AllowRule, EgressAllowEntry, ENTRY_FIELDS, HostRule, SkippedEntry, UnsupportedEntry, validateEntry } from './entry';
 import { validateDnsLabel } from '../core/dns';
 import { OriginationTls, TrustedCa } from '../core/origination-tls';
@@ -102,29 +100,18 @@ export class EgressAllowListSpec {
 
   /** Adds the documents of a YAML or JSON file (see `fromFile`). */
   public addFile(file: string): void {
-    let docs: any[];
+    let text: string;
     try {
-      docs = Yaml.load(file);
+      text = fs.readFileSync(file, 'utf-8');
     } catch (e) {
-      throw new Error(`${file}: cannot read it as YAML or JSON: ${(e as Error).message}`);
+      throw new Error(`${file}: cannot read the file (${(e as Error).message}); give the path of a YAML or JSON allow-list`);
     }
-    docs.forEach((doc, i) => this.addDocumentAt(doc, `${file}: document ${i + 1}`));
+    this.addYaml(text, file);
   }
 
   /** Adds the documents of YAML or JSON text; `source` names it in messages. */
   public addYaml(text: string, source: string = 'inline document'): void {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-allow-list-'));
-    const file = path.join(dir, 'input.yaml');
-    let docs: any[];
-    try {
-      fs.writeFileSync(file, text);
-      docs = Yaml.load(file);
-    } catch (e) {
-      throw new Error(`${source}: cannot read it as YAML or JSON: ${(e as Error).message}`);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-    docs.forEach((doc, i) => this.addDocumentAt(doc, `${source}: document ${i + 1}`));
+    parseDocuments(text, source).forEach(({ doc, index }) => this.addDocumentAt(doc, `${source}: document ${index + 1}`));
   }
 
   /**
@@ -444,4 +431,33 @@ function originationFromDocument(value: any, where: string): OriginationTls {
     throw new Error(`${where}.reason: INSECURE origination (no certificate check) needs the reason, recorded on the DestinationRule`);
   }
   return OriginationTls.insecureWithoutVerification({ reason: body.reason });
+}
+
+/**
+ * The YAML parser cdk8s bundles (a peer dependency of this library, so always installed): YAML 1.1 as cdk8s reads
+ * manifests, with the errors and their line numbers that `Yaml.load` drops.
+ */
+function yamlParser(): typeof import('yaml') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(require.resolve('yaml', { paths: [path.dirname(require.resolve('cdk8s'))] }));
+}
+
+/** The non-empty documents of a YAML stream, with their index; a syntax error names the document and line. */
+function parseDocuments(text: string, source: string): Array<{ doc: any; index: number }> {
+  if (typeof text !== 'string') {
+    throw new Error(`${source}: expected YAML or JSON text`);
+  }
+  const docs = yamlParser().parseAllDocuments(text, { version: '1.1' } as any);
+  const list = Array.isArray(docs) ? docs : [docs];
+  const out: Array<{ doc: any; index: number }> = [];
+  list.forEach((d: any, index: number) => {
+    if (d.errors?.length > 0) {
+      throw new Error(`${source}: document ${index + 1}: not valid YAML: ${d.errors[0].message.split('\n')[0]}`);
+    }
+    const doc = d.toJSON();
+    if (doc !== null && doc !== undefined) {
+      out.push({ doc, index });
+    }
+  });
+  return out;
 }
