@@ -18,6 +18,8 @@ import { IstioVersion } from '../core/istio-version';
 import { MeshSettings } from '../core/mesh';
 import { dnsLabelName, hostToDnsLabel } from '../core/names';
 import { reservedNamespaceReason } from '../core/namespaces';
+import { EgressMode, MeshRegistry } from '../core/registry';
+import { identityRulesKey } from '../core/visibility';
 import { EgressPort } from '../core/port';
 import { DataplaneMode, EgressGatewayNetworkPolicy, EgressNetworkPolicy } from '../network-policy/egress-network-policy';
 import { EgressGateway } from '../sidecar/egress-gateway';
@@ -84,6 +86,15 @@ export interface EgressAllowListOptions {
    * @default IstioVersion.V1_30
    */
   readonly istioVersion?: IstioVersion;
+
+  /**
+   * Declare that istiod runs with `ENABLE_WILDCARD_HOST_SERVICE_ENTRIES_FOR_TLS=true`, which wildcard TLS hosts at the
+   * waypoint need (see `AmbientEgressWaypointProps.istiodWildcardTlsEnabled` for the risk). Only for the waypoint
+   * created here.
+   *
+   * @default false: a wildcard TLS host in an ambient namespace is an error
+   */
+  readonly istiodWildcardTlsEnabled?: boolean;
 
   /**
    * The CIDRs of the Kubernetes API server endpoints, for `remoteGenerated: KubeAPI` (not discoverable at synth time).
@@ -441,7 +452,7 @@ export class EgressAllowList extends Construct {
       for (const u of mine.filter((x) => x.kind === 'origination')) {
         const plan = planFor(0);
         let port = u.ports[0];
-        while (plan.tlsPorts.has(port) || plan.httpPorts.has(port) || (port >= RESERVED_PROXY_PORTS[0] && port <= RESERVED_PROXY_PORTS[1]) || tlsTargetClash(plan, port)) {
+        while (plan.tlsPorts.has(port) || plan.httpPorts.has(port) || reservedProxyPort(port)) {
           port = port >= 65535 ? 1024 : port + 1;
         }
         plan.httpPorts.set(port, u);
@@ -451,7 +462,11 @@ export class EgressAllowList extends Construct {
     }
     // the constructs
     for (const plan of this.gatewayPlans) {
-      const ports = [...[...plan.tlsPorts].sort((a, b) => a - b).map((p) => EgressPort.tls(p)), ...[...plan.httpPorts.keys()].sort((a, b) => a - b).map((p) => EgressPort.http(p))];
+      const targets = podPorts([...plan.tlsPorts, ...plan.httpPorts.keys()]);
+      const ports = [
+        ...[...plan.tlsPorts].sort((a, b) => a - b).map((p) => EgressPort.tls(p, { targetPort: targets.get(p) })),
+        ...[...plan.httpPorts.keys()].sort((a, b) => a - b).map((p) => EgressPort.http(p, { targetPort: targets.get(p) })),
+      ];
       plan.gateway = inField(this, `gateway ${plan.name}`, () =>
         new EgressGateway(this, `Gateway-${plan.name}`, { name: plan.name, namespace: this.gatewayNamespace, ports, mesh: this.mesh, replicas: this.options.gatewayReplicas }),
       );
@@ -509,6 +524,7 @@ export class EgressAllowList extends Construct {
       namespace: this.options.waypointNamespace ?? 'istio-egress-ambient',
       mesh: this.mesh,
       istioVersion: this.options.istioVersion,
+      istiodWildcardTlsEnabled: this.options.istiodWildcardTlsEnabled,
     }));
     const byHost = new Map<string, HostRule[]>();
     for (const r of rules) {
@@ -540,6 +556,19 @@ export class EgressAllowList extends Construct {
       });
       const allWhere = list.map((r) => r.where).join(', ');
       const wh = this.atWhere(allWhere, () => waypoint.addHost(host, { ports, tlsOrigination: origination?.origination }));
+      // The app's one model of the mesh: the waypoint host is seen by every namespace (ambient ignores exportTo).
+      // Claimed for the host construct, so a claim the waypoint makes itself is the same claimant.
+      this.atWhere(allWhere, () =>
+        MeshRegistry.of(this).claimHost(wh, {
+          host: wh.host,
+          mode: EgressMode.AMBIENT,
+          ports: wh.ports.map((p) => ({ number: p.number, protocol: p.protocol })),
+          namespace: wh.namespace,
+          exportTo: ['*'],
+          rules: identityRulesKey(list.map((r) => this.identityOf(r)), this.mesh, JSON.stringify(list.map((r) => [r.ports, r.methods ?? null, r.paths ?? null]))),
+          via: `waypoint ${waypoint.namespace}/${waypoint.name}`,
+        }),
+      );
       this.waypointHosts.set(host, wh);
       for (const r of list) {
         const ruleName = dnsLabelName([r.namespace, r.serviceAccount === undefined ? 'all' : hostToDnsLabel(r.serviceAccount), shortHash(JSON.stringify([r.ports, r.methods ?? null, r.paths ?? null]))], 40);
@@ -630,7 +659,7 @@ export class EgressAllowList extends Construct {
             : [{ cidr: r.remoteCidr!, except: [] }];
     const ports =
       r.ports.length === 0
-        ? [r.protocol === RemoteProtocol.UDP ? plus.NetworkPolicyPort.allUdp() : plus.NetworkPolicyPort.allTcp()]
+        ? [plus.NetworkPolicyPort.of({ protocol: r.protocol === RemoteProtocol.UDP ? plus.NetworkProtocol.UDP : plus.NetworkProtocol.TCP })]
         : r.ports.map((p) => (r.protocol === RemoteProtocol.UDP ? plus.NetworkPolicyPort.udp(p) : plus.NetworkPolicyPort.tcp(p)));
     cidrs.forEach((c, i) => {
       const id = `Peer-${r.index}-${shortHash(r.where)}-${i}`;
@@ -785,11 +814,35 @@ function unitKey(u: SidecarUnit): string {
   return `${u.kind}|${u.ports.join(',')}|${u.tlsPort}`;
 }
 
-/** Whether an HTTP gateway port would collide with the pod port of a TLS port (`EgressPort.tls(443)` listens on 8443). */
-function tlsTargetClash(plan: GatewayPlan, port: number): boolean {
-  const target = (p: number) => (p < 1024 ? p + 8000 : p);
-  const targets = new Set([...plan.tlsPorts, ...plan.httpPorts.keys()].map(target));
-  return targets.has(target(port));
+function reservedProxyPort(port: number): boolean {
+  return port >= RESERVED_PROXY_PORTS[0] && port <= RESERVED_PROXY_PORTS[1];
+}
+
+/**
+ * The pod port of each gateway Service port, distinct and deterministic: a port >= 1024 listens on itself; a low port
+ * (the pods run as non-root) on port + 8000 (443 -> 8443, as `EgressGateway` does), or, when that is taken by
+ * another Service port, the next free port from 20000 (never the proxy's 15000-15090).
+ */
+function podPorts(servicePorts: number[]): Map<number, number> {
+  const sorted = [...new Set(servicePorts)].sort((a, b) => a - b);
+  const used = new Set(sorted.filter((p) => p >= 1024));
+  const out = new Map<number, number>();
+  for (const p of sorted) {
+    if (p >= 1024) {
+      out.set(p, p);
+      continue;
+    }
+    let t = p + 8000;
+    if (used.has(t)) {
+      t = 20000;
+      while (used.has(t) || reservedProxyPort(t)) {
+        t++;
+      }
+    }
+    used.add(t);
+    out.set(p, t);
+  }
+  return out;
 }
 
 function identityKey(i: WorkloadIdentity): string {
