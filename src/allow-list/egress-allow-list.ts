@@ -222,7 +222,7 @@ export class EgressAllowList extends Construct {
     this.realiseNamespaces(rules);
     this.fenceProxies();
     for (const s of this.spec.skipped) {
-      this.rows.push({ namespace: s.namespace, mode: this.modeOf(s.namespace).toLowerCase(), workload: '-', identity: '-', remote: '-', ports: [], protocol: '-', path: 'not realised', tlsOrigination: '', l7: '', entry: s.where, description: `skipped: ${s.reason}` });
+      this.rows.push({ namespace: s.namespace, mode: this.modeOf(s.namespace).toLowerCase(), workload: '-', identity: '-', remote: '-', ports: [], protocol: '-', path: `not realised: ${s.reason}`, tlsOrigination: '', l7: '', entry: s.where, description: `skipped: ${s.reason}` });
     }
     this.rows.sort(compareRows);
 
