@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { AllowDirection, EgressAllowEntry, EgressAllowListSpec, RemoteGenerated, RemoteProtocol } from '../src';
+import { AllowDirection, EgressAllowEntry, EgressAllowListSpec, OriginationTls, RemoteGenerated, RemoteProtocol, TrustedCa } from '../src';
 
 function allow(entry: EgressAllowEntry, namespace = 'team-a'): EgressAllowListSpec {
   const spec = new EgressAllowListSpec();
@@ -125,7 +125,6 @@ describe('UDS admission rules for egress entries', () => {
   });
 
   test('extensions: TLS origination needs HTTP and an exact host; HTTP rules need HTTP', () => {
-    const { OriginationTls } = require('../src');
     expect(() => allow({ remoteHost: '*.example.com', tlsOrigination: OriginationTls.simple() })).toThrow('tlsOrigination: TLS origination needs one concrete host');
     expect(() => allow({ remoteHost: 'a.example.com', remoteProtocol: RemoteProtocol.TLS, tlsOrigination: OriginationTls.simple() })).toThrow('set remoteProtocol HTTP');
     expect(() => allow({ remoteHost: 'a.example.com', methods: ['GET'] })).toThrow('methods: HTTP methods and paths need HTTP');
@@ -154,7 +153,6 @@ describe('conflicts between entries (both modes; the mode does not matter at thi
   });
 
   test('TLS origination and plain HTTP on one host:port, and two different originations', () => {
-    const { OriginationTls, TrustedCa } = require('../src');
     const spec = new EgressAllowListSpec();
     spec.allow('team-a', { remoteHost: 'a.example.com', remoteProtocol: RemoteProtocol.HTTP });
     expect(() => spec.allow('team-b', { remoteHost: 'a.example.com', tlsOrigination: OriginationTls.simple() })).toThrow(

@@ -40,7 +40,8 @@ function build(teams: Teams, chart: Chart = Testing.chart()) {
   return { chart, list, objects: () => synthValid(chart) };
 }
 
-const find = (objects: any[], kind: string, namespace?: string) => objects.filter((o) => o.kind === kind && (namespace === undefined || o.metadata.namespace === namespace));
+const find = (objects: any[], kind: string, namespace?: string) =>
+  objects.filter((o) => o.kind === kind && (namespace === undefined || o.metadata.namespace === namespace));
 const named = (objects: any[], kind: string, namespace: string, name: string) => {
   const o = objects.find((x) => x.kind === kind && x.metadata.namespace === namespace && x.metadata.name === name);
   if (o === undefined) {
@@ -395,7 +396,9 @@ describe('EgressAllowList | properties', () => {
             const ns = who.startsWith('ns:') ? who.slice(3) : who.split('/')[2];
             const sa = who.startsWith('ns:') ? undefined : who.split('/')[4];
             for (const h of hosts) {
-              expect(accepted.some((e) => e.ns === ns && e.host === h && (sa === undefined ? e.sa === undefined : e.sa === sa || e.sa === undefined))).toBe(true);
+              const sameIdentity = (e: (typeof accepted)[number]) => (sa === undefined ? e.sa === undefined : e.sa === sa || e.sa === undefined);
+              const allows = (e: (typeof accepted)[number]) => e.ns === ns && e.host === h && sameIdentity(e);
+              expect(accepted.some(allows)).toBe(true);
             }
           }
         }

@@ -18,9 +18,9 @@ import { IstioVersion } from '../core/istio-version';
 import { MeshSettings } from '../core/mesh';
 import { dnsLabelName, hostToDnsLabel } from '../core/names';
 import { reservedNamespaceReason } from '../core/namespaces';
+import { EgressPort } from '../core/port';
 import { EgressMode, MeshRegistry } from '../core/registry';
 import { identityRulesKey } from '../core/visibility';
-import { EgressPort } from '../core/port';
 import { DataplaneMode, EgressGatewayNetworkPolicy, EgressNetworkPolicy } from '../network-policy/egress-network-policy';
 import { EgressGateway } from '../sidecar/egress-gateway';
 import { TlsOriginationEgress } from '../sidecar/tls-origination-egress';
@@ -31,6 +31,7 @@ const METADATA_CIDR = '169.254.169.254/32';
 /** Ports the Istio proxy reserves on a gateway pod (admin, status, metrics, inbound/outbound capture): never allocated. */
 const RESERVED_PROXY_PORTS: [number, number] = [15000, 15090];
 const BASE = 'egress-allow-list';
+const OutboundMode = net.SidecarSpecOutboundTrafficPolicyMode;
 
 /**
  * Options of an EgressAllowList (everything but the allow-list itself).
@@ -195,6 +196,8 @@ export class EgressAllowList extends Construct {
   private readonly waypointHosts = new Map<string, EgressWaypointHost>();
   private readonly gatewayPlans: GatewayPlan[] = [];
   private readonly hostPath = new Map<string, string>();
+  private sidecarUnits: SidecarUnit[] = [];
+  private readonly clientPolicies = new Map<GatewayPlan | 'waypoint', EgressNetworkPolicy[]>();
 
   public constructor(scope: Construct, id: string, props: EgressAllowListProps) {
     super(scope, id);
@@ -364,7 +367,9 @@ export class EgressAllowList extends Construct {
               continue;
             }
             const bothSidecar = this.modeOf(narrow.namespace) === DataplaneMode.SIDECAR && this.modeOf(w.namespace) === DataplaneMode.SIDECAR;
-            if (bothSidecar && narrow.namespace !== w.namespace && !list.some((x) => x.namespace === w.namespace) && !wide.some((x) => x.namespace === narrow.namespace)) {
+            const seenTogether =
+              narrow.namespace === w.namespace || list.some((x) => x.namespace === w.namespace) || wide.some((x) => x.namespace === narrow.namespace);
+            if (bothSidecar && !seenTogether) {
               // sidecar routes are exported to their own namespaces only: no namespace sees both
               continue;
             }
@@ -384,7 +389,9 @@ export class EgressAllowList extends Construct {
   // sidecar mode
 
   private identityOf(r: HostRule): WorkloadIdentity {
-    return r.serviceAccount === undefined ? WorkloadIdentity.allInNamespace(r.namespace) : WorkloadIdentity.serviceAccount(r.namespace, r.serviceAccount);
+    return r.serviceAccount === undefined
+      ? WorkloadIdentity.allInNamespace(r.namespace)
+      : WorkloadIdentity.serviceAccount(r.namespace, r.serviceAccount);
   }
 
   private realiseSidecar(rules: HostRule[]): void {
@@ -506,8 +513,6 @@ export class EgressAllowList extends Construct {
     this.sidecarUnits = [...units.values()];
   }
 
-  private sidecarUnits: SidecarUnit[] = [];
-
   /** The unit that routes a sidecar host. */
   private unitOf(host: string): SidecarUnit {
     return this.sidecarUnits.find((u) => u.hosts.has(host))!;
@@ -565,7 +570,11 @@ export class EgressAllowList extends Construct {
           ports: wh.ports.map((p) => ({ number: p.number, protocol: p.protocol })),
           namespace: wh.namespace,
           exportTo: ['*'],
-          rules: identityRulesKey(list.map((r) => this.identityOf(r)), this.mesh, JSON.stringify(list.map((r) => [r.ports, r.methods ?? null, r.paths ?? null]))),
+          rules: identityRulesKey(
+            list.map((r) => this.identityOf(r)),
+            this.mesh,
+            JSON.stringify(list.map((r) => [r.ports, r.methods ?? null, r.paths ?? null])),
+          ),
           via: `waypoint ${waypoint.namespace}/${waypoint.name}`,
         }),
       );
@@ -580,8 +589,6 @@ export class EgressAllowList extends Construct {
 
   // ---------------------------------------------------------------------------------------------------------------
   // per namespace: NetworkPolicies, Sidecars, CIDR ServiceEntries, matrix rows
-
-  private readonly clientPolicies = new Map<GatewayPlan | 'waypoint', EgressNetworkPolicy[]>();
 
   private realiseNamespaces(rules: AllowRule[]): void {
     for (const ns of this.spec.namespaces) {
@@ -663,7 +670,8 @@ export class EgressAllowList extends Construct {
         : r.ports.map((p) => (r.protocol === RemoteProtocol.UDP ? plus.NetworkPolicyPort.udp(p) : plus.NetworkPolicyPort.tcp(p)));
     cidrs.forEach((c, i) => {
       const id = `Peer-${r.index}-${shortHash(r.where)}-${i}`;
-      this.atWhere(r.where, () => policy.networkPolicy.addEgressRule(plus.NetworkPolicyIpBlock.ipv4(policy, id, c.cidr, c.except.length > 0 ? c.except : undefined), ports));
+      const peer = plus.NetworkPolicyIpBlock.ipv4(policy, id, c.cidr, c.except.length > 0 ? c.except : undefined);
+      this.atWhere(r.where, () => policy.networkPolicy.addEgressRule(peer, ports));
     });
   }
 
@@ -687,7 +695,7 @@ export class EgressAllowList extends Construct {
         workloadSelector: selector === undefined ? undefined : { labels: { ...selector } },
         egress: [{ hosts: [...hosts].sort() }],
         outboundTrafficPolicy: {
-          mode: anywhere ? net.SidecarSpecOutboundTrafficPolicyMode.ALLOW_UNDERSCORE_ANY : net.SidecarSpecOutboundTrafficPolicyMode.REGISTRY_UNDERSCORE_ONLY,
+          mode: anywhere ? OutboundMode.ALLOW_UNDERSCORE_ANY : OutboundMode.REGISTRY_UNDERSCORE_ONLY,
         },
       },
     });
@@ -725,11 +733,22 @@ export class EgressAllowList extends Construct {
     }
     const waypoint = this.waypoint;
     if (waypoint !== undefined && this.waypointHosts.size > 0) {
-      const externalPorts = [...new Set([...this.waypointHosts.values()].flatMap((h) => h.ports.map((p) => p.targetPort ?? p.number)))].sort((a, b) => a - b);
-      const path: IEgressPath = {
-        toEgressPathConfig: (): EgressPathConfig => ({ namespace: waypoint.namespace, podLabels: waypoint.selectorLabels, podPorts: [waypoint.hbonePort], externalPorts }),
+      const hostPorts = [...this.waypointHosts.values()].flatMap((h) => h.ports.map((p) => p.targetPort ?? p.number));
+      const externalPorts = [...new Set(hostPorts)].sort((a, b) => a - b);
+      // the waypoint pods as an egress path: clients reach them on HBONE, they reach the hosts' ports
+      const waypointPath: IEgressPath = {
+        toEgressPathConfig: (): EgressPathConfig => ({
+          namespace: waypoint.namespace,
+          podLabels: waypoint.selectorLabels,
+          podPorts: [waypoint.hbonePort],
+          externalPorts,
+        }),
       };
-      const fence = new EgressGatewayNetworkPolicy(this, 'Fence-waypoint', { paths: [path], name: dnsLabelName([waypoint.name, 'lockdown']), mesh: this.mesh });
+      const fence = new EgressGatewayNetworkPolicy(this, 'Fence-waypoint', {
+        paths: [waypointPath],
+        name: dnsLabelName([waypoint.name, 'lockdown']),
+        mesh: this.mesh,
+      });
       (this.clientPolicies.get('waypoint') ?? []).forEach((p) => fence.allowClient(p));
     }
   }

@@ -282,7 +282,8 @@ export function validateEntry(namespace: string, entry: EgressAllowEntry, where:
     fail('remoteCidr', 'remoteCidr cannot be combined with remoteGenerated, remoteNamespace, remoteSelector, remoteHost, or TLS/HTTP remoteProtocol; split it into one entry per remote');
   }
   // UDS rule 5
-  if (protocol === RemoteProtocol.UDP && (generated === RemoteGenerated.KUBE_API || generated === RemoteGenerated.KUBE_NODES || generated === RemoteGenerated.CLOUD_METADATA)) {
+  const tcpOnly = [RemoteGenerated.KUBE_API, RemoteGenerated.KUBE_NODES, RemoteGenerated.CLOUD_METADATA];
+  if (protocol === RemoteProtocol.UDP && generated !== undefined && tcpOnly.includes(generated)) {
     fail('remoteProtocol', `UDP cannot be combined with remoteGenerated ${generated}: that endpoint is TCP-only; use TCP`);
   }
   // UDS rules 6-7

@@ -418,14 +418,20 @@ function originationFromDocument(value: any, where: string): OriginationTls {
     if (body.caFile !== undefined && body.caSecret !== undefined) {
       throw new Error(`${where}.caSecret: give caFile or caSecret, not both`);
     }
-    const ca = body.caFile !== undefined ? TrustedCa.fromFile(body.caFile) : body.caSecret !== undefined ? TrustedCa.fromSecret(body.caSecret) : undefined;
+    const ca = body.caFile !== undefined
+      ? TrustedCa.fromFile(body.caFile)
+      : body.caSecret !== undefined ? TrustedCa.fromSecret(body.caSecret) : undefined;
     return OriginationTls.simple({ ca, subjectAltNames: body.subjectAltNames });
   }
   if (mode === 'MUTUAL') {
     if (typeof body.credentialName !== 'string') {
       throw new Error(`${where}.credentialName: MUTUAL origination needs the Secret with the client certificate, e.g. credentialName: partner-client`);
     }
-    return OriginationTls.mutual({ credentialName: body.credentialName, credentialNamespace: body.credentialNamespace, subjectAltNames: body.subjectAltNames });
+    return OriginationTls.mutual({
+      credentialName: body.credentialName,
+      credentialNamespace: body.credentialNamespace,
+      subjectAltNames: body.subjectAltNames,
+    });
   }
   if (typeof body.reason !== 'string' || body.reason.trim().length === 0) {
     throw new Error(`${where}.reason: INSECURE origination (no certificate check) needs the reason, recorded on the DestinationRule`);
