@@ -323,6 +323,64 @@ describe('EgressAllowList | egress matrix', () => {
   });
 });
 
+describe('EgressAllowList | inputs and NetworkPolicy details', () => {
+  test('fromFile reads a file of UDS Packages, skipping what is not realised when asked', () => {
+    const dir = fs.mkdtempSync('/tmp/allow-list-file-');
+    const file = path.join(dir, 'packages.yaml');
+    fs.writeFileSync(file, [
+      'apiVersion: uds.dev/v1alpha1',
+      'kind: Package',
+      'metadata: { name: app, namespace: team-a }',
+      'spec:',
+      '  network:',
+      '    serviceMesh: { mode: sidecar }',
+      '    allow:',
+      '      - { direction: Egress, remoteHost: api.example.com, serviceAccount: app }',
+      '      - { direction: Ingress, remoteNamespace: monitoring, port: 9090 }',
+    ].join('\n'));
+    const chart = Testing.chart();
+    expect(() => EgressAllowList.fromFile(chart, 'strict', file, { writeMatrix: false })).toThrow(`${file}: document 1 (Package team-a/app): spec.network.allow[1]: direction Ingress is not realised`);
+    const list = EgressAllowList.fromFile(Testing.chart(), 'egress', file, { writeMatrix: false }, { skipUnsupported: true });
+    expect(list.modeOf('team-a')).toBe(SIDECAR);
+    expect(list.matrix.map((r) => r.path)).toEqual([expect.stringMatching(/^not realised: direction Ingress/), 'gateway istio-egress/egress-team-a-app']);
+  });
+
+  test('entry labels go on the NetworkPolicy of their selector; two values for one label are refused', () => {
+    const { objects } = build({ 'team-a': { allow: [{ remoteCidr: '10.0.0.0/8', port: 5432, labels: { 'cost-center': 'db' }, selector: { app: 'x' } }] } });
+    const np = find(objects(), 'NetworkPolicy', 'team-a').find((p) => p.spec.podSelector.matchLabels?.app === 'x')!;
+    expect(np.metadata.labels).toEqual({ 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress', 'cost-center': 'db' });
+    expect(() => build({ 'team-a': { allow: [{ remoteCidr: '10.0.0.0/8', port: 1, labels: { a: 'x' } }, { remoteCidr: '10.0.0.0/8', port: 2, labels: { a: 'y' } }] } })).toThrow(
+      'allow("team-a", #1): labels.a: "y" differs from "x" given by allow("team-a", #0) for the same NetworkPolicy',
+    );
+  });
+
+  test('KubeAPI with the API server CIDRs; UDP CIDRs need no ServiceEntry (sidecars do not capture UDP)', () => {
+    const chart = Testing.chart();
+    new EgressAllowList(chart, 'egress', {
+      spec: specOf({ 'team-a': { mode: SIDECAR, allow: [{ remoteGenerated: RemoteGenerated.KUBE_API, port: 6443 }, { remoteCidr: '192.0.2.53/32', port: 53, remoteProtocol: RemoteProtocol.UDP }] } }),
+      kubeApiCidrs: ['10.0.0.1/32', '10.0.0.2/32'],
+      writeMatrix: false,
+    });
+    const o = synthValid(chart);
+    const np = named(o, 'NetworkPolicy', 'team-a', 'egress-allow-list');
+    expect(np.spec.egress).toContainEqual({ to: [{ ipBlock: { cidr: '10.0.0.1/32' } }], ports: [{ port: 6443, protocol: 'TCP' }] });
+    expect(np.spec.egress).toContainEqual({ to: [{ ipBlock: { cidr: '10.0.0.2/32' } }], ports: [{ port: 6443, protocol: 'TCP' }] });
+    expect(np.spec.egress).toContainEqual({ to: [{ ipBlock: { cidr: '192.0.2.53/32' } }], ports: [{ port: 53, protocol: 'UDP' }] });
+    expect(named(o, 'Sidecar', 'team-a', 'egress-allow-list').spec.egress[0].hosts).toEqual(['./*', 'default/kubernetes.default.svc.cluster.local']);
+    expect(find(o, 'ServiceEntry', 'team-a')).toEqual([]);
+  });
+
+  test('a namespace with a mode and no entries is locked down (DNS and istiod only, REGISTRY_ONLY)', () => {
+    const spec = new EgressAllowListSpec();
+    spec.setNamespaceMode('quiet', SIDECAR);
+    const chart = Testing.chart();
+    new EgressAllowList(chart, 'egress', { spec, writeMatrix: false });
+    const o = synthValid(chart);
+    expect(named(o, 'NetworkPolicy', 'quiet', 'egress-allow-list').spec.egress.flatMap((e: any) => e.ports.map((p: any) => p.port))).toEqual([53, 53, 15012]);
+    expect(named(o, 'Sidecar', 'quiet', 'egress-allow-list').spec).toEqual({ egress: [{ hosts: ['./*'] }], outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' } });
+  });
+});
+
 /**
  * Property: for random allow-lists over three teams, both modes, wildcard and exact hosts, ports, service accounts
  * and origination, synth either fails naming an entry, or succeeds with per-team least privilege: every gateway or

@@ -6,7 +6,7 @@ import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { AllowRule, HostRule, NetworkRule, RemoteGenerated, RemoteProtocol } from './entry';
 import { EgressMatrixRow, matrixMarkdown } from './matrix';
-import { EgressAllowListSpec, protocolText } from './spec';
+import { EgressAllowListSpec, EgressAllowListSpecOptions, protocolText } from './spec';
 import * as net from '../../imports/networking.istio.io';
 import { AmbientEgressWaypoint, EgressWaypointHost, IEgressWaypoint } from '../ambient/ambient-egress-waypoint';
 import { validateDnsLabel } from '../core/dns';
@@ -174,8 +174,14 @@ export class EgressAllowList extends Construct {
   /**
    * An allow-list read from a YAML or JSON file of namespaces and entries and/or UDS Core `Package` CRs.
    */
-  public static fromFile(scope: Construct, id: string, file: string, options: EgressAllowListOptions = {}): EgressAllowList {
-    return new EgressAllowList(scope, id, { ...options, spec: EgressAllowListSpec.fromFile(file) });
+  public static fromFile(
+    scope: Construct,
+    id: string,
+    file: string,
+    options: EgressAllowListOptions = {},
+    specOptions: EgressAllowListSpecOptions = {},
+  ): EgressAllowList {
+    return new EgressAllowList(scope, id, { ...options, spec: EgressAllowListSpec.fromFile(file, specOptions) });
   }
 
   /** The default mode. */
