@@ -13,6 +13,6 @@ export { InsecureOriginationOptions, MutualOriginationOptions, OriginationTls, S
 export { OriginationHostOptions, TlsOriginationEgress, TlsOriginationEgressProps } from './sidecar/tls-origination-egress';
 export { DataplaneMode, DnsResolver, DnsResolverOptions, EgressGatewayNetworkPolicy, EgressGatewayNetworkPolicyProps, EgressNetworkPolicy, EgressNetworkPolicyProps, InternalDestination } from './network-policy/egress-network-policy';
 export { AllowDirection, EgressAllowEntry, RemoteGenerated, RemoteProtocol } from './allow-list/entry';
-export { AllowListSkippedEntry, EgressAllowListSpec, EgressAllowListSpecOptions } from './allow-list/spec';
+export { AllowListSkippedEntry, EgressAllowListSpec, EgressAllowListSpecOptions } from './allow-list/model';
 export { EgressMatrixRow } from './allow-list/matrix';
 export { EgressAllowList, EgressAllowListOptions, EgressAllowListProps } from './allow-list/egress-allow-list';

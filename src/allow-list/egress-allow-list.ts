@@ -6,7 +6,7 @@ import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { AllowRule, HostRule, NetworkRule, RemoteGenerated, RemoteProtocol } from './entry';
 import { EgressMatrixRow, matrixMarkdown } from './matrix';
-import { EgressAllowListSpec, EgressAllowListSpecOptions, protocolText } from './spec';
+import { EgressAllowListSpec, EgressAllowListSpecOptions, protocolText } from './model';
 import * as net from '../../imports/networking.istio.io';
 import { AmbientEgressWaypoint, EgressWaypointHost, IEgressWaypoint } from '../ambient/ambient-egress-waypoint';
 import { validateDnsLabel } from '../core/dns';
