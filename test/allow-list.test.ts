@@ -163,15 +163,42 @@ describe('EgressAllowList | sidecar mode', () => {
     expect(named(o, 'Sidecar', 'team-a', 'egress-allow-list').spec.outboundTrafficPolicy.mode).toBe('REGISTRY_ONLY');
   });
 
-  test('refuses what sidecar mode cannot enforce: plain HTTP, HTTP rules, TCP CIDRs without ports, KubeAPI without CIDRs', () => {
+  test('refuses what sidecar mode cannot enforce: plain HTTP, TCP CIDRs without ports, KubeAPI without CIDRs', () => {
     expect(() => build({ 'team-a': { mode: SIDECAR, allow: [{ remoteHost: 'a.example.com', remoteProtocol: RemoteProtocol.HTTP }] } })).toThrow(
       'test/egress: allow("team-a", #0): remoteProtocol: plain HTTP to "a.example.com" would leave the cluster unencrypted',
     );
-    expect(() => build({ 'team-a': { mode: SIDECAR, allow: [{ remoteHost: 'a.example.com', tlsOrigination: OriginationTls.simple(), methods: ['GET'] }] } })).toThrow(
-      'allow("team-a", #0): methods: HTTP methods and paths are enforced at the egress waypoint',
-    );
     expect(() => build({ 'team-a': { mode: SIDECAR, allow: [{ remoteCidr: '10.1.0.0/16' }] } })).toThrow('allow("team-a", #0): ports: in sidecar mode a REGISTRY_ONLY sidecar passes TCP only to declared ports');
     expect(() => build({ 'team-a': { allow: [{ remoteGenerated: RemoteGenerated.KUBE_API, port: 443 }] } })).toThrow('allow("team-a", #0): remoteGenerated: KubeAPI needs the API server\'s endpoint CIDRs');
+  });
+
+  test('HTTP rules with TLS origination are enforced at the gateway: a DENY policy for the restricted identity only', () => {
+    const { list, objects } = build({
+      'team-a': { mode: SIDECAR, allow: [{ remoteHost: 'api.partner.example', tlsOrigination: OriginationTls.simple(), methods: ['GET'], paths: ['/v1/*'] }, { remoteHost: 'other.partner.example', tlsOrigination: OriginationTls.simple() }] },
+      'team-b': { mode: SIDECAR, allow: [{ remoteHost: 'api.partner.example', tlsOrigination: OriginationTls.simple() }] },
+    });
+    const o = objects();
+    const deny = find(o, 'AuthorizationPolicy', 'istio-egress').filter((ap) => ap.spec.action === 'DENY');
+    expect(deny).toHaveLength(1);
+    expect(deny[0].spec.rules).toEqual([
+      { from: [{ source: { namespaces: ['team-a'] } }], to: [{ operation: { ports: ['8080'], notMethods: ['GET'] } }] },
+      { from: [{ source: { namespaces: ['team-a'] } }], to: [{ operation: { ports: ['8080'], notPaths: ['/v1/*'] } }] },
+    ]);
+    // the restricted host has its own gateway (shared by both teams); team A's unrestricted host is elsewhere
+    const gw = deny[0].spec.selector.matchLabels['cdk8s-istio-egress/gateway'];
+    const allowOnThatGateway = find(o, 'AuthorizationPolicy', 'istio-egress').filter((ap) => ap.spec.action === 'ALLOW' && ap.spec.selector.matchLabels['cdk8s-istio-egress/gateway'] === gw);
+    expect(allowOnThatGateway.map(admitted)).toEqual([['ns:team-a', 'ns:team-b']]);
+    expect(list.gateways).toHaveLength(2);
+    expect(list.matrix.find((r) => r.remote === 'api.partner.example' && r.namespace === 'team-a')!.l7).toBe('GET /v1/*');
+  });
+
+  test('HTTP rules that cannot be expressed at the gateway are refused with the fix', () => {
+    const o = OriginationTls.simple();
+    expect(() => build({ 'team-a': { mode: SIDECAR, allow: [{ remoteHost: 'a.example.com', tlsOrigination: o, methods: ['GET'] }, { remoteHost: 'a.example.com', tlsOrigination: o, methods: ['POST'], selector: { app: 'x' } }] } })).toThrow(
+      'allow("team-a", #1): methods: host "a.example.com" already has other HTTP rules for namespace team-a in allow("team-a", #0); give one entry with all the methods and paths',
+    );
+    expect(() => build({ 'team-a': { mode: SIDECAR, allow: [{ remoteHost: 'a.example.com', tlsOrigination: o, methods: ['GET'] }, { remoteHost: 'a.example.com', tlsOrigination: o, serviceAccount: 'admin' }] } })).toThrow(
+      'allow("team-a", #1): serviceAccount: the namespace-wide HTTP rule of allow("team-a", #0) for host "a.example.com" would also restrict service account team-a/admin',
+    );
   });
 
   test('serviceAccount works in sidecar mode (UDS refuses it): the gateway admits that principal only', () => {

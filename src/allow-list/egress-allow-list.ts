@@ -8,12 +8,13 @@ import { AllowRule, HostRule, NetworkRule, RemoteGenerated, RemoteProtocol } fro
 import { EgressMatrixRow, matrixMarkdown } from './matrix';
 import { EgressAllowListSpec, EgressAllowListSpecOptions, protocolText } from './model';
 import * as net from '../../imports/networking.istio.io';
+import * as sec from '../../imports/security.istio.io';
 import { AmbientEgressWaypoint, EgressWaypointHost, IEgressWaypoint } from '../ambient/ambient-egress-waypoint';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
 import { fieldError, inField } from '../core/errors';
 import { properSuffixes } from '../core/host';
-import { WorkloadIdentity } from '../core/identity';
+import { authorizationSources, WorkloadIdentity } from '../core/identity';
 import { IstioVersion } from '../core/istio-version';
 import { MeshSettings } from '../core/mesh';
 import { dnsLabelName, hostToDnsLabel } from '../core/names';
@@ -136,7 +137,16 @@ interface Group {
   readonly key: string;
   readonly name: string;
   readonly identities: WorkloadIdentity[];
+  /** The HTTP rule of each identity that has one (the same for every host of the group). */
+  readonly httpRules: HttpRule[];
   readonly gateways: GatewayPlan[];
+}
+
+/** What one identity may send to a host: only these methods and paths. */
+interface HttpRule {
+  readonly identity: WorkloadIdentity;
+  readonly methods?: string[];
+  readonly paths?: string[];
 }
 
 interface GatewayPlan {
@@ -159,7 +169,8 @@ interface GatewayPlan {
  *   `WildcardEgressGateway` for TLS hosts (exact or wildcard) and a `TlsOriginationEgress` for HTTP hosts whose TLS
  *   is originated, each allowing only that group's identities (AuthorizationPolicy) and exported only to their
  *   namespaces. A team's identity is therefore refused at any gateway of a group it is not in, and its sidecars never
- *   see those routes. Each team namespace gets a `Sidecar` per selector with `outboundTrafficPolicy: REGISTRY_ONLY`
+ *   see those routes. HTTP `methods`/`paths` of an originated host are part of the group key and enforced by a DENY
+ *   AuthorizationPolicy on that group's gateway port for the restricted identity. Each team namespace gets a `Sidecar` per selector with `outboundTrafficPolicy: REGISTRY_ONLY`
  *   listing only the hosts of that selector's entries;
  * - **ambient mode**: every host is bound to the egress waypoint (`AmbientEgressWaypoint.addHost`) with one ALLOW rule
  *   per entry (identity, ports, HTTP methods and paths);
@@ -286,9 +297,6 @@ export class EgressAllowList extends Construct {
       if (r.kind === 'host') {
         if (sidecar && r.protocol === RemoteProtocol.HTTP && r.origination === undefined) {
           fail('remoteProtocol', `plain HTTP to "${r.host.name}" would leave the cluster unencrypted, and the sidecar-mode gateway routes HTTP only to originate TLS; add tlsOrigination, use TLS, or run namespace "${r.namespace}" in ambient mode`);
-        }
-        if (sidecar && (r.methods !== undefined || r.paths !== undefined)) {
-          fail(r.methods !== undefined ? 'methods' : 'paths', `HTTP methods and paths are enforced at the egress waypoint; the sidecar-mode gateway allows identities per port only. Run namespace "${r.namespace}" in ambient mode, or drop the HTTP rule`);
         }
         if (sidecar && r.origination !== undefined && r.ports.length > 1) {
           fail('ports', `an originated host is called on one plain-HTTP port in sidecar mode; give one port (e.g. 80), not ${r.ports.join(', ')}`);
@@ -424,10 +432,12 @@ export class EgressAllowList extends Construct {
         }
       }
       const identities = reduceIdentities(list.map((r) => this.identityOf(r)));
-      const key = identities.map(identityKey).join(',');
+      const httpRules = this.httpRulesOf(host, list, identities);
+      const key = [...identities.map(identityKey), ...httpRules.map((h) => `http:${identityKey(h.identity)}:${JSON.stringify([h.methods ?? null, h.paths ?? null])}`)].join(',');
       let group = groups.get(key);
       if (group === undefined) {
-        group = { key, name: groupName(identities, key), identities, gateways: [] };
+        const base = groupName(identities, identities.map(identityKey).join(','));
+        group = { key, name: httpRules.length === 0 ? base : dnsLabelName([base, 'http', shortHash(key)], 40), identities, httpRules, gateways: [] };
         groups.set(key, group);
       }
       const kind = first.origination === undefined ? 'tls' : 'origination';
@@ -510,6 +520,9 @@ export class EgressAllowList extends Construct {
           );
           hosts.forEach((h) => this.atWhere(where(h), () => construct.addHost(h, { tls: u.hosts.get(h)![0].origination })));
           u.construct = construct;
+          if (u.group.httpRules.length > 0) {
+            this.httpRulePolicy(name, plan, String(targets.get(gatewayPort)), u.group.httpRules);
+          }
         }
         for (const h of hosts) {
           this.hostPath.set(h, `gateway ${this.gatewayNamespace}/${plan.name}`);
@@ -517,6 +530,68 @@ export class EgressAllowList extends Construct {
       }
     }
     this.sidecarUnits = [...units.values()];
+  }
+
+  /**
+   * The HTTP rules of a sidecar host's identities. Rules add up: an identity with one entry without methods/paths may
+   * send anything. An identity with two different rules for one host, or a namespace-wide rule beside a service
+   * account of that namespace (the namespace's rule would restrict the service account too), is refused.
+   */
+  private httpRulesOf(host: string, list: HostRule[], identities: WorkloadIdentity[]): HttpRule[] {
+    const byIdentity = new Map<string, { rule: HttpRule | undefined; where: string }>();
+    for (const r of list) {
+      const key = identityKey(this.identityOf(r));
+      const restricted = r.methods !== undefined || r.paths !== undefined;
+      const rule = restricted ? { identity: this.identityOf(r), methods: r.methods, paths: r.paths } : undefined;
+      const other = byIdentity.get(key);
+      if (other === undefined) {
+        byIdentity.set(key, { rule, where: r.where });
+      } else if (other.rule === undefined || rule === undefined) {
+        byIdentity.set(key, { rule: undefined, where: other.where });
+      } else if (JSON.stringify([other.rule.methods, other.rule.paths]) !== JSON.stringify([rule.methods, rule.paths])) {
+        fieldError(this, `${r.where}: methods`, `host "${host}" already has other HTTP rules for ${this.identityOf(r)} in ${other.where}; give one entry with all the methods and paths it may use`);
+      }
+    }
+    for (const r of list) {
+      if (r.serviceAccount === undefined) {
+        continue;
+      }
+      const whole = byIdentity.get(`ns:${r.namespace}`);
+      const mine = byIdentity.get(identityKey(this.identityOf(r)))!;
+      if (whole?.rule !== undefined && JSON.stringify(mine.rule ?? null) !== JSON.stringify({ ...whole.rule, identity: this.identityOf(r) })) {
+        fieldError(
+          this,
+          `${r.where}: serviceAccount`,
+          `the namespace-wide HTTP rule of ${whole.where} for host "${host}" would also restrict service account ${r.namespace}/${r.serviceAccount} at the gateway; ` +
+            'give the namespace-wide entry a serviceAccount too, or the same methods and paths',
+        );
+      }
+    }
+    const kept = new Set(identities.map(identityKey));
+    return [...byIdentity.entries()].filter(([k, v]) => kept.has(k) && v.rule !== undefined).sort(([a], [b]) => cmp(a, b)).map(([, v]) => v.rule!);
+  }
+
+  /**
+   * Enforces HTTP rules at the gateway that originates TLS: a DENY AuthorizationPolicy on the origination's gateway
+   * port for each restricted identity, for any method or path outside its rule. The gateway serves only hosts with
+   * exactly these rules (hosts are grouped by identities and rules), so no host match is needed.
+   */
+  private httpRulePolicy(name: string, plan: GatewayPlan, podPort: string, rules: HttpRule[]): void {
+    const policyRules = rules.flatMap((r) => {
+      const from = authorizationSources([r.identity], this.mesh);
+      return [
+        ...(r.methods === undefined ? [] : [{ from, to: [{ operation: { ports: [podPort], notMethods: r.methods } }] }]),
+        ...(r.paths === undefined ? [] : [{ from, to: [{ operation: { ports: [podPort], notPaths: r.paths } }] }]),
+      ];
+    });
+    new sec.AuthorizationPolicy(this, `HttpRules-${name}`, {
+      metadata: { name: dnsLabelName([name, 'http-rules']), namespace: this.gatewayNamespace, labels: { 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress' } },
+      spec: {
+        selector: { matchLabels: plan.gateway!.selectorLabels },
+        action: sec.AuthorizationPolicySpecAction.DENY,
+        rules: policyRules,
+      },
+    });
   }
 
   /** The unit that routes a sidecar host. */
