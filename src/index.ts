@@ -19,3 +19,7 @@ export { DnsResolver, DnsResolverOptions, IpAddressDnsResolverOptions } from './
 export { EgressNetworkPolicy, EgressNetworkPolicyProps } from './network-policy/egress-network-policy';
 export { EgressGatewayNetworkPolicy, EgressGatewayNetworkPolicyProps } from './network-policy/egress-gateway-network-policy';
 export { InternalDestination } from './network-policy/internal-destination';
+export { AllowDirection, EgressAllowEntry, RemoteGenerated, RemoteProtocol } from './allow-list/entry';
+export { AllowListSkippedEntry, EgressAllowListSpec, EgressAllowListSpecOptions } from './allow-list/model';
+export { EgressMatrixRow } from './allow-list/matrix';
+export { EgressAllowList, EgressAllowListOptions, EgressAllowListProps } from './allow-list/egress-allow-list';

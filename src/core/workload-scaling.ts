@@ -1,5 +1,6 @@
 import * as plus from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
+import { INT32_MAX, show } from './bounds';
 import { fieldError } from './errors';
 
 /**
@@ -55,28 +56,28 @@ export interface WorkloadScaling {
  */
 export function validateScaling(scope: IConstruct, props: WorkloadScalingProps): WorkloadScaling {
   if (props.autoscaling && props.replicas !== undefined) {
-    fieldError(scope, 'replicas', `set either replicas (${props.replicas}) or autoscaling, not both: the autoscaler owns the replica count`);
+    fieldError(scope, 'replicas', `set either replicas (${show(props.replicas)}) or autoscaling, not both: the autoscaler owns the replica count`);
   }
   const minAvailable = props.minAvailable;
-  if (minAvailable !== undefined && (!Number.isInteger(minAvailable) || minAvailable < 0)) {
-    fieldError(scope, 'minAvailable', `${minAvailable} must be a whole number >= 0 (0 means no PodDisruptionBudget)`);
+  if (minAvailable !== undefined && (!Number.isInteger(minAvailable) || minAvailable < 0 || minAvailable > INT32_MAX)) {
+    fieldError(scope, 'minAvailable', `${show(minAvailable)} must be a whole number >= 0 (0 means no PodDisruptionBudget)`);
   }
   if (props.autoscaling) {
     const { minReplicas, maxReplicas, targetCpuUtilizationPercent } = props.autoscaling;
-    if (!Number.isInteger(minReplicas) || minReplicas < 1) {
-      fieldError(scope, 'autoscaling.minReplicas', `${minReplicas} must be a whole number >= 1 (2 or more for high availability)`);
+    if (!Number.isInteger(minReplicas) || minReplicas < 1 || minReplicas > INT32_MAX) {
+      fieldError(scope, 'autoscaling.minReplicas', `${show(minReplicas)} must be a whole number >= 1 (2 or more for high availability)`);
     }
-    if (!Number.isInteger(maxReplicas) || maxReplicas < minReplicas) {
-      fieldError(scope, 'autoscaling.maxReplicas', `${maxReplicas} must be a whole number >= minReplicas (${minReplicas})`);
+    if (!Number.isInteger(maxReplicas) || maxReplicas < minReplicas || maxReplicas > INT32_MAX) {
+      fieldError(scope, 'autoscaling.maxReplicas', `${show(maxReplicas)} must be a whole number >= minReplicas (${show(minReplicas)})`);
     }
-    if (targetCpuUtilizationPercent !== undefined && (!Number.isInteger(targetCpuUtilizationPercent) || targetCpuUtilizationPercent < 1)) {
-      fieldError(scope, 'autoscaling.targetCpuUtilizationPercent', `${targetCpuUtilizationPercent} must be a whole number of percent >= 1`);
+    if (targetCpuUtilizationPercent !== undefined && (!Number.isInteger(targetCpuUtilizationPercent) || targetCpuUtilizationPercent < 1 || targetCpuUtilizationPercent > INT32_MAX)) {
+      fieldError(scope, 'autoscaling.targetCpuUtilizationPercent', `${show(targetCpuUtilizationPercent)} must be a whole number of percent >= 1`);
     }
     return { autoscaling: props.autoscaling, minAvailable: checkMinAvailable(scope, minAvailable, minReplicas, 'autoscaling.minReplicas', 'minReplicas') };
   }
   const replicas = props.replicas ?? 2;
-  if (!Number.isInteger(replicas) || replicas < 1) {
-    fieldError(scope, 'replicas', `${replicas} must be a whole number >= 1 (2 or more for high availability)`);
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > INT32_MAX) {
+    fieldError(scope, 'replicas', `${show(replicas)} must be a whole number >= 1 (2 or more for high availability)`);
   }
   return { replicas, minAvailable: checkMinAvailable(scope, minAvailable, replicas, 'replicas', 'replicas') };
 }
@@ -90,7 +91,7 @@ function checkMinAvailable(scope: IConstruct, minAvailable: number | undefined, 
     fieldError(
       scope,
       'minAvailable',
-      `${minAvailable} must be below ${field} (${replicas}), otherwise the PodDisruptionBudget blocks every eviction and node drains hang; lower it, raise ${raise}, or set 0 for no budget`,
+      `${show(minAvailable)} must be below ${field} (${replicas}), otherwise the PodDisruptionBudget blocks every eviction and node drains hang; lower it, raise ${raise}, or set 0 for no budget`,
     );
   }
   return minAvailable;

@@ -12,9 +12,11 @@ import { HOST_EXEMPTIONS_ANNOTATION, HostScreen } from '../core/host-risk';
 import { authorizationSources, WorkloadIdentity } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
 import { dnsLabelName, hostToDnsLabel } from '../core/names';
+import { hostListBytes, objectSizeProblem } from '../core/object-size';
 import { OriginationTls } from '../core/origination-tls';
 import { EgressPort, Protocol, validatePortNumber } from '../core/port';
 import { EgressMode, MeshRegistry } from '../core/registry';
+import { ServiceEntryShards } from '../core/service-entries';
 import { exportToFor, identityRulesKey, libraryLabels } from '../core/visibility';
 
 const PortTlsMode = net.DestinationRuleSpecTrafficPolicyPortLevelSettingsTlsMode;
@@ -60,6 +62,10 @@ const CARES_NO_SEARCH = {
 /**
  * Properties of a TlsOriginationEgress.
  */
+
+/** The JSON bytes of one cluster patch of the DNS EnvoyFilter besides the host name (measured: about 330). */
+const DNS_PATCH_BYTES = 400;
+
 export interface TlsOriginationEgressProps {
   /**
    * The external hosts applications call over plain HTTP, each an exact name (`edition.cnn.com`): the gateway
@@ -250,7 +256,8 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
   private readonly identities: WorkloadIdentity[];
   private readonly defaultTls: OriginationTls;
   private readonly hostScreen: HostScreen;
-  private readonly clientServiceEntry: net.ServiceEntry;
+  private readonly clientServiceEntries: ServiceEntryShards;
+  private readonly upstreamServiceEntries: ServiceEntryShards;
 
   public constructor(scope: Construct, id: string, props: TlsOriginationEgressProps = {}) {
     super(scope, id);
@@ -288,7 +295,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       validate: () =>
         this.entries.size === 0
           ? ['hosts: no host to originate TLS to, so the gateway would route nothing; pass hosts or add one with addHost (e.g. "api.example.com")']
-          : [],
+          : this.sizeProblems(),
     });
 
     if (props.accessLogging ?? true) {
@@ -300,28 +307,25 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
     // a proxy's private and explicitly exported services before public ones and keeps the first entry of a host
     // (same-namespace entries with different exportTo are not merged: `pilot/pkg/model/sidecar.go`
     // `appendSidecarServices`, `canMergeServices`; `push_context.go` `servicesExportedToNamespace`).
-    this.clientServiceEntry = new net.ServiceEntry(this, 'ServiceEntry', {
-      metadata: this.metadata(this.name),
+    this.clientServiceEntries = new ServiceEntryShards(this, 'ServiceEntry', this.name, () => this.hostSet.names, (name) => ({
+      metadata: { ...this.metadata(name), annotations: this.hostScreen.annotations },
       spec: {
-        hosts: Lazy.any({ produce: () => this.hostSet.names }) as any,
         exportTo: this.clientExportTo(),
         location: net.ServiceEntrySpecLocation.MESH_UNDERSCORE_EXTERNAL,
         // DNS: each host is resolved by name (never a client-chosen IP, as with NONE); hosts are exact names.
         resolution: net.ServiceEntrySpecResolution.DNS,
         ports: [{ number: this.httpPort.number, name: this.httpPort.name, protocol: Protocol.HTTP }],
       },
-    });
-
-    new net.ServiceEntry(this, 'UpstreamServiceEntry', {
-      metadata: this.metadata(this.upstreamEntryName),
+    }));
+    this.upstreamServiceEntries = new ServiceEntryShards(this, 'UpstreamServiceEntry', this.upstreamEntryName, () => this.hostSet.names, (name) => ({
+      metadata: this.metadata(name),
       spec: {
-        hosts: Lazy.any({ produce: () => this.hostSet.names }) as any,
         exportTo: ['.'],
         location: net.ServiceEntrySpecLocation.MESH_UNDERSCORE_EXTERNAL,
         resolution: net.ServiceEntrySpecResolution.DNS,
         ports: [{ number: this.tlsPort.number, name: this.tlsPort.name, protocol: Protocol.HTTPS }],
       },
-    });
+    }));
 
     new net.Gateway(this, 'IstioGateway', {
       metadata: this.metadata(this.name),
@@ -460,10 +464,6 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       });
       return h;
     });
-    const exemptions = this.hostScreen.annotations;
-    if (exemptions !== undefined) {
-      ApiObject.of(this.clientServiceEntry).metadata.addAnnotation(HOST_EXEMPTIONS_ANNOTATION, exemptions[HOST_EXEMPTIONS_ANNOTATION]);
-    }
     const hostTls = tls ?? this.defaultTls;
     if (tls !== undefined) {
       this.validateTls(tls, `${field}.tls`);
@@ -472,6 +472,14 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
     inField(this, field, () => this.checkResourceName(parsed.name, resourceName));
 
     this.hostSet.add(parsed);
+    this.clientServiceEntries.grow(this.hostSet.size);
+    this.upstreamServiceEntries.grow(this.hostSet.size);
+    const exemptions = this.hostScreen.annotations;
+    if (exemptions !== undefined) {
+      for (const e of this.clientServiceEntries.all) {
+        ApiObject.of(e).metadata.addAnnotation(HOST_EXEMPTIONS_ANNOTATION, exemptions[HOST_EXEMPTIONS_ANNOTATION]);
+      }
+    }
     const entry: HostEntry = { host: parsed, tls: hostTls, resourceName };
     this.entries.set(parsed.name, entry);
     // The gateway's server matches the SNI, so each host's subset presents the host as SNI.
@@ -541,6 +549,20 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
     inField(this, field, () => tls._validate({ namespace: this.namespace, kind: 'gateway' }));
   }
 
+  /**
+   * The Gateway lists every host in its server, the AuthorizationPolicy twice (hosts and SNIs), the DNS EnvoyFilter
+   * has one cluster patch per host: refused when one would exceed what the API server stores (M7).
+   */
+  private sizeProblems(): string[] {
+    const names = this.hostSet.names;
+    const fix = `split the ${names.length} hosts over several TlsOriginationEgress constructs`;
+    return [
+      objectSizeProblem(`hosts: the Gateway "${this.namespace}/${this.name}"`, hostListBytes(names, 1, 5), fix),
+      objectSizeProblem(`hosts: the AuthorizationPolicy "${this.namespace}/${this.name}"`, hostListBytes(names, 2), fix),
+      objectSizeProblem(`hosts: the EnvoyFilter "${this.namespace}/${this.dnsFilterName}"`, hostListBytes(names, 1, DNS_PATCH_BYTES), fix),
+    ].filter((p): p is string => p !== undefined);
+  }
+
   /** Picks and claims the gateway port that receives the requests. */
   private claimGatewayPort(requested: number | undefined): EgressPort {
     const gw = `egress gateway ${this.gateway.namespace}/${this.gateway.serviceName}`;
@@ -586,7 +608,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       return [inField(this, 'allowFrom', () => WorkloadIdentity.allInNamespace(namespace))];
     }
     const identities = inField(this, 'allowFrom', () =>
-      requireArray(allowFrom, { element: 'a WorkloadIdentity', each: (i) => requireInstance(i, WorkloadIdentity, 'WorkloadIdentity.serviceAccount or another WorkloadIdentity factory') }),
+      requireArray(allowFrom, { element: 'a WorkloadIdentity', each: (i) => requireInstance(i, WorkloadIdentity, 'WorkloadIdentity.serviceAccount("shop", "checkout")') }),
     );
     if (identities.length === 0) {
       fieldError(this, 'allowFrom', 'an empty list would allow nobody; omit it to allow the chart\'s namespace, or list identities');

@@ -12,8 +12,10 @@ import { ExternalHost, HostExemption, HostSet } from '../core/host';
 import { HOST_EXEMPTIONS_ANNOTATION, HostScreen } from '../core/host-risk';
 import { authorizationSources, WorkloadIdentity } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
+import { hostListBytes, objectSizeProblem } from '../core/object-size';
 import { EgressPort, Protocol, validatePortNumber } from '../core/port';
 import { EgressMode, MeshRegistry } from '../core/registry';
+import { ServiceEntryShards } from '../core/service-entries';
 import { exportToFor, identityRulesKey, libraryLabels } from '../core/visibility';
 
 /**
@@ -261,7 +263,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
   private readonly dnsCache: ResolvedDnsCache;
   private readonly accessLogging: boolean;
   private readonly hostScreen: HostScreen;
-  private serviceEntry?: net.ServiceEntry;
+  private serviceEntries?: ServiceEntryShards;
 
   public constructor(scope: Construct, id: string, props: WildcardEgressGatewayProps = {}) {
     super(scope, id);
@@ -269,7 +271,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     props = inField(this, 'props', () => requireStruct<WildcardEgressGatewayProps>(props ?? {}, 'WildcardEgressGatewayProps'));
     this.name = inField(this, 'name', () => validateDnsLabel(props.name ?? 'wildcard-egress', 'name'));
     this.ports = this.validatePorts(props.ports ?? [443]);
-    const mesh = props.mesh === undefined ? undefined : inField(this, 'mesh', () => requireInstance(props.mesh, MeshSettings, 'the MeshSettings constructor'));
+    const mesh = props.mesh === undefined ? undefined : inField(this, 'mesh', () => requireInstance(props.mesh, MeshSettings, 'new MeshSettings({ ... })'));
     this.gateway =
       props.gateway === undefined
         ? new EgressGateway(this, 'EgressGateway', { mesh, ports: this.ports.map((p) => EgressPort.tls(p)) })
@@ -290,7 +292,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     this.identities = inField(this, 'allowFrom', () =>
       requireArray(props.allowFrom ?? [WorkloadIdentity.anyInMesh()], {
         element: 'a WorkloadIdentity',
-        each: (identity) => requireInstance(identity, WorkloadIdentity, 'WorkloadIdentity.serviceAccount or another WorkloadIdentity factory'),
+        each: (identity) => requireInstance(identity, WorkloadIdentity, 'WorkloadIdentity.serviceAccount("shop", "checkout")'),
       }),
     );
     if (this.identities.length === 0) {
@@ -313,7 +315,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
       validate: () =>
         this.hostSet.size === 0
           ? ['hosts: the allow-list is empty, so the gateway would forward nothing; pass hosts or add one with addHost (e.g. "*.example.com")']
-          : [],
+          : this.sizeProblems(),
     });
 
     this.gateway.requireMutualTls();
@@ -341,17 +343,17 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     // Sidecars reach the gateway over Istio mTLS, presenting the gateway's name as SNI (its server's host).
     inField(this, 'name', () => this.gateway.addClientSubset({ name: this.name, sni: gatewayHost, ports: this.gatewayPorts.map((p) => p.number), exportTo }));
 
-    this.serviceEntry = new net.ServiceEntry(this, 'ServiceEntry', {
-      metadata: { ...metadata(this.name), annotations: this.hostScreen.annotations },
+    this.serviceEntries = new ServiceEntryShards(this, 'ServiceEntry', this.name, () => this.hostSet.names, (name) => ({
+      metadata: { ...metadata(name), annotations: this.hostScreen.annotations },
       spec: {
-        hosts: Lazy.any({ produce: () => this.hostSet.names }) as any,
         exportTo,
         location: net.ServiceEntrySpecLocation.MESH_UNDERSCORE_EXTERNAL,
         // NONE: wildcard hosts cannot be resolved by istiod; the gateway resolves each SNI name itself.
         resolution: net.ServiceEntrySpecResolution.NONE,
         ports: this.ports.map((p) => ({ number: p, name: `tls-${p}`, protocol: 'TLS' })),
       },
-    });
+    }));
+    this.serviceEntries.grow(this.hostSet.size);
 
     new net.VirtualService(this, 'MeshRoute', {
       metadata: metadata(this.name),
@@ -469,9 +471,25 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
       this.hostSet.add(parsed);
     });
     const exemptions = this.hostScreen.annotations;
-    if (exemptions !== undefined && this.serviceEntry !== undefined) {
-      ApiObject.of(this.serviceEntry).metadata.addAnnotation(HOST_EXEMPTIONS_ANNOTATION, exemptions[HOST_EXEMPTIONS_ANNOTATION]);
+    this.serviceEntries?.grow(this.hostSet.size);
+    if (exemptions !== undefined && this.serviceEntries !== undefined) {
+      for (const entry of this.serviceEntries.all) {
+        ApiObject.of(entry).metadata.addAnnotation(HOST_EXEMPTIONS_ANNOTATION, exemptions[HOST_EXEMPTIONS_ANNOTATION]);
+      }
     }
+  }
+
+  /**
+   * The mesh VirtualService lists every host once in `hosts` and once per port in `sniHosts`, the forwarder EnvoyFilter
+   * once per port in `server_names`: refused when one would exceed what the API server stores (M7).
+   */
+  private sizeProblems(): string[] {
+    const names = this.hostSet.names;
+    const fix = `split the ${names.length} hosts over several WildcardEgressGateways`;
+    return [
+      objectSizeProblem(`hosts: the VirtualService "${this.namespace}/${this.name}"`, hostListBytes(names, 1 + this.ports.length), fix),
+      objectSizeProblem(`hosts: the EnvoyFilter "${this.namespace}/${this.name}-sni-forwarder"`, hostListBytes(names, this.ports.length), fix),
+    ].filter((p): p is string => p !== undefined);
   }
 
   private validatePorts(ports: number[]): number[] {
