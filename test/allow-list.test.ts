@@ -266,7 +266,7 @@ describe('EgressAllowList | conflicts at synth (both modes)', () => {
         // a sidecar route for the host elsewhere in the app (every namespace sees it)
         new WildcardEgressGateway(chart, 'other', { hosts: ['api.stripe.com'], allowFrom: [WorkloadIdentity.anyInMesh()] });
       }
-      expect(() => build({ 'team-a': { mode, allow: [{ remoteHost: 'api.stripe.com' }] } }, chart)).toThrow(/test\/egress: allow\("team-a", #0\): .*host "api\.stripe\.com" is already (routed from sidecars|claimed) by "test\/other"/);
+      expect(() => build({ 'team-a': { mode, allow: [{ remoteHost: 'api.stripe.com' }] } }, chart)).toThrow(/test\/egress: allow "team-a" #0: .*host "api\.stripe\.com" is already (routed from sidecars|claimed) by "test\/other"/);
     });
   }
 
@@ -440,7 +440,7 @@ describe('EgressAllowList | properties', () => {
             spec.allow(e.ns, entry);
             accepted.push(e);
           } catch (err) {
-            expect((err as Error).message).toMatch(/^allow\("team-[abc]", #\d+\): /);
+            expect((err as Error).message).toMatch(/^allow "team-[abc]" #\d+: /);
           }
         }
         const chart = new Chart(new App({ outdir: '/tmp/unused' }), 'test');
@@ -449,7 +449,7 @@ describe('EgressAllowList | properties', () => {
           new EgressAllowList(chart, 'egress', { spec, writeMatrix: false });
           objects = synthValid(chart);
         } catch (err) {
-          expect((err as Error).message).toMatch(/^test\/egress: (allow\("team-[abc]", #\d+\)(, allow\("team-[abc]", #\d+\))*: |spec: )/);
+          expect((err as Error).message).toMatch(/^test\/egress: (allow "team-[abc]" #\d+(, allow "team-[abc]" #\d+)*: |spec: )/);
           return;
         }
         const allowedHosts = (ns: string) => new Set(accepted.filter((e) => e.ns === ns).map((e) => e.host));
