@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Chart, ChartProps } from 'cdk8s';
+import { DataplaneMode, EgressAllowList, EgressAllowListSpec } from 'cdk8s-istio-egress';
 import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { DataplaneMode, EgressAllowList, EgressAllowListSpec } from '../../src';
 
 /**
  * A platform team's cluster: three teams declare their egress in one YAML document (platform.yaml); the allow-list

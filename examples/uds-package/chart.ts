@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Chart, ChartProps } from 'cdk8s';
+import { DataplaneMode, EgressAllowList, EgressAllowListSpec } from 'cdk8s-istio-egress';
 import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { DataplaneMode, EgressAllowList, EgressAllowListSpec } from '../../src';
 
 /**
  * Migrating from UDS Core: the teams' `Package` CRs (packages.yaml) are read as is. Entries this library does not
