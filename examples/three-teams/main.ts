@@ -2,8 +2,8 @@
  * Three teams, each with its own allow-list and its own egress gateway, and NetworkPolicies that stop every pod from
  * going around its gateway. The same app in Python is in docs/python.md; CI checks that both write the same bytes.
  *
- * - payments: the `checkout` service account may reach api.stripe.com;
- * - search: every workload of namespace `search` may reach *.wikipedia.org;
+ * - billing: the `checkout` service account may reach api.stripe.com;
+ * - research: every workload of namespace `research` may reach *.wikipedia.org;
  * - data: the `loader` service account may reach storage.googleapis.com and bigquery.googleapis.com.
  *
  * One gateway per team: a gateway port carries one allow-list, and separate gateways keep one team's traffic, load
@@ -20,8 +20,8 @@ const gatewayNamespace = 'istio-egress-teams';
 new plus.k8s.KubeNamespace(chart, 'EgressNamespace', { metadata: { name: gatewayNamespace } });
 
 const teams = [
-  { name: 'payments', hosts: ['api.stripe.com'], allowFrom: [egress.WorkloadIdentity.serviceAccount('payments', 'checkout')] },
-  { name: 'search', hosts: ['*.wikipedia.org'], allowFrom: [egress.WorkloadIdentity.allInNamespace('search')] },
+  { name: 'billing', hosts: ['api.stripe.com'], allowFrom: [egress.WorkloadIdentity.serviceAccount('billing', 'checkout')] },
+  { name: 'research', hosts: ['*.wikipedia.org'], allowFrom: [egress.WorkloadIdentity.allInNamespace('research')] },
   { name: 'data', hosts: ['storage.googleapis.com', 'bigquery.googleapis.com'], allowFrom: [egress.WorkloadIdentity.serviceAccount('data', 'loader')] },
 ];
 
