@@ -1,4 +1,4 @@
-import { Lazy, Size } from 'cdk8s';
+import { ApiObject, Lazy, Size } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import {
@@ -451,6 +451,18 @@ export class EgressGateway extends EgressGatewayBase {
   /** The replica count, or undefined when autoscaled. */
   public readonly replicas?: number;
 
+  /** The gateway Deployment (escape hatch; construct id `Resource`, so `ApiObject.of(gateway)` returns it). */
+  public readonly deployment: ApiObject;
+
+  /** The gateway Service, which sidecars send egress traffic to (escape hatch). */
+  public readonly service: ApiObject;
+
+  /** The gateway ServiceAccount, whose identity the gateway's proxy gets (escape hatch). */
+  public readonly serviceAccount: ApiObject;
+
+  /** The Namespace, when `createNamespace` is set (escape hatch). */
+  public readonly namespaceObject?: ApiObject;
+
   private credentialAccess = false;
 
   public constructor(scope: Construct, id: string, props: EgressGatewayProps = {}) {
@@ -478,16 +490,16 @@ export class EgressGateway extends EgressGatewayBase {
     const metadata = { name: this.serviceName, namespace: this.namespace, labels: this.commonLabels() };
 
     if (props.createNamespace ?? false) {
-      new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels: { 'istio-injection': 'enabled' } } });
+      this.namespaceObject = new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels: { 'istio-injection': 'enabled' } } });
     }
 
     // No Kubernetes API token in the pods: the proxy authenticates to istiod with the projected `istio-token` volume
     // of Istio's gateway injection template (audience istio-ca), not with the service account token, and nothing
     // in the pod calls the Kubernetes API. Code running in the gateway (which parses internet responses) gets no
     // API credentials.
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
+    this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
 
-    new k8s.KubeDeployment(this, 'Deployment', {
+    this.deployment = new k8s.KubeDeployment(this, 'Resource', {
       metadata,
       spec: {
         replicas: this.replicas,
@@ -532,7 +544,7 @@ export class EgressGateway extends EgressGatewayBase {
       },
     });
 
-    new k8s.KubeService(this, 'Service', {
+    this.service = new k8s.KubeService(this, 'Service', {
       metadata,
       spec: {
         type: 'ClusterIP',
