@@ -20,7 +20,7 @@ import { rejectReservedNamespace } from '../core/namespaces';
 import { EgressPort, protocolFromPortName, validateUniquePorts } from '../core/port';
 import { MeshRegistry } from '../core/registry';
 import { libraryLabels, mergeExportTo } from '../core/visibility';
-import { cpuUtilizationMetrics, EgressGatewayAutoscaling, resourceAmounts, validateScaling } from '../core/workload-scaling';
+import { cpuUtilizationMetrics, ProxyWorkloadOptions, resourceAmounts, validateScaling } from '../core/workload-scaling';
 
 const k8s = plus.k8s;
 
@@ -144,7 +144,7 @@ export interface GatewayClientSubset {
 /**
  * Properties for a new egress gateway.
  */
-export interface EgressGatewayProps {
+export interface EgressGatewayProps extends ProxyWorkloadOptions {
   /**
    * Namespace of the gateway: one of its own. Istio's root and istiod namespaces, `kube-system`, `kube-public` and
    * `default` are refused. It must exist (or set `createNamespace`) and must not disable sidecar injection (the
@@ -182,44 +182,6 @@ export interface EgressGatewayProps {
    * @default - [EgressPort.tls(443)] (443 -> 8443)
    */
   readonly ports?: EgressPort[];
-
-  /**
-   * Number of gateway pods. Not allowed with `autoscaling`.
-   *
-   * @default 2
-   */
-  readonly replicas?: number;
-
-  /**
-   * Scale the gateway with a HorizontalPodAutoscaler (autoscaling/v2) instead of a fixed replica count.
-   *
-   * @default - fixed `replicas`
-   */
-  readonly autoscaling?: EgressGatewayAutoscaling;
-
-  /**
-   * Minimum number of gateway pods a voluntary disruption (node drain) must leave running: a PodDisruptionBudget.
-   * Must be below the replica count (or `autoscaling.minReplicas`), otherwise no pod could ever be evicted. Set 0 for
-   * no PodDisruptionBudget.
-   *
-   * @default - 1 when there are at least 2 replicas, else no PodDisruptionBudget
-   */
-  readonly minAvailable?: number;
-
-  /**
-   * CPU and memory of the gateway proxy.
-   *
-   * @default - requests 100m CPU / 128Mi memory, limits 2 CPU / 1Gi memory (Istio's gateway chart)
-   */
-  readonly resources?: plus.ContainerResources;
-
-  /**
-   * Spread the pods across zones and nodes (`topologySpreadConstraints`, `ScheduleAnyway`), so one zone or node
-   * failure does not take egress down.
-   *
-   * @default true
-   */
-  readonly spreadAcrossZones?: boolean;
 
   /**
    * Node labels the gateway pods must run on, e.g. dedicated egress nodes with fixed public IPs.
