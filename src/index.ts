@@ -11,7 +11,7 @@ export { AmbientEgressWaypoint, AmbientEgressWaypointProps } from './ambient/amb
 export { EgressWaypointHost, EgressWaypointHostOptions, EgressWaypointHostProps, WaypointHostResolution } from './ambient/waypoint-host';
 export { WaypointAllowOptions, WaypointAllowProps } from './ambient/waypoint-rules';
 export { IstioVersion } from './core/istio-version';
-export { EgressGatewayAutoscaling } from './core/workload-scaling';
+export { EgressGatewayAutoscaling, ProxyWorkloadOptions } from './core/workload-scaling';
 export { InsecureOriginationOptions, MutualOriginationOptions, OriginationTls, SimpleOriginationOptions, TrustedCa } from './core/origination-tls';
 export { OriginationHostOptions, TlsOriginationEgress, TlsOriginationEgressProps } from './sidecar/tls-origination-egress';
 export { DataplaneMode } from './network-policy/dataplane-mode';

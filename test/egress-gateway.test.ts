@@ -240,10 +240,15 @@ describe('EgressGateway | bad input', () => {
     expect(() => new EgressGateway(chart, 'gw', props as any)).toThrow(message);
   });
 
-  test('its objects are plain ApiObjects with stable ids', () => {
+  test('its objects are plain ApiObjects with stable ids; ApiObject.of(gateway) is the Deployment (id Resource); key children are properties', () => {
     const chart = Testing.chart();
     const gateway = new EgressGateway(chart, 'gw');
-    expect(ApiObject.of(gateway.node.findChild('Deployment')).kind).toBe('Deployment');
-    expect(gateway.node.children.map((c) => c.node.id)).toEqual(['ServiceAccount', 'Deployment', 'Service', 'DisruptionBudget']);
+    expect(ApiObject.of(gateway)).toBe(gateway.deployment);
+    expect(ApiObject.of(gateway).kind).toBe('Deployment');
+    expect([gateway.service.kind, gateway.serviceAccount.kind, gateway.namespaceObject]).toEqual(['Service', 'ServiceAccount', undefined]);
+    expect(gateway.node.children.map((c) => c.node.id)).toEqual(['ServiceAccount', 'Resource', 'Service', 'DisruptionBudget']);
+    // an escape hatch change reaches the output
+    ApiObject.of(gateway).metadata.addAnnotation('example.com/owner', 'platform');
+    expect(synthValid(chart).find((o) => o.kind === 'Deployment').metadata.annotations).toEqual({ 'example.com/owner': 'platform' });
   });
 });

@@ -293,7 +293,7 @@ describe('TlsOriginationEgress | several hosts and originations on one gateway',
     const o = new TlsOriginationEgress(chart, 'o', { hosts: ['edition.cnn.com'] });
     const objects = synthValid(chart);
     expect(o.gateway.ports.map((p) => [p.toString(), p.targetPort])).toEqual([['HTTP 80 (http-80)', 8080]]);
-    expect(o.gateway.node.path).toBe('test/o/Gateway');
+    expect(o.gateway.node.path).toBe('test/o/EgressGateway');
     expect(o.exportTo).toEqual(['.', 'apps']);
     expect(named(objects, 'AuthorizationPolicy', 'tls-origination').spec.rules[0].from).toEqual([{ source: { namespaces: ['apps'] } }]);
     expect(byKind(objects, 'Telemetry')).toHaveLength(1);

@@ -10,7 +10,7 @@ import { MeshSettings } from '../core/mesh';
 import { dnsLabelName } from '../core/names';
 import { MeshRegistry } from '../core/registry';
 import { libraryLabels } from '../core/visibility';
-import { cpuUtilizationMetrics, EgressGatewayAutoscaling, resourceAmounts, validateScaling, WorkloadScaling } from '../core/workload-scaling';
+import { cpuUtilizationMetrics, ProxyWorkloadOptions, resourceAmounts, validateScaling, WorkloadScaling } from '../core/workload-scaling';
 
 const k8s = plus.k8s;
 
@@ -20,7 +20,7 @@ export { IEgressWaypoint } from './egress-waypoint';
 /**
  * Properties of an ambient egress waypoint.
  */
-export interface AmbientEgressWaypointProps {
+export interface AmbientEgressWaypointProps extends ProxyWorkloadOptions {
   /**
    * The namespace of the waypoint. Not Istio's root or istiod namespace, `kube-system`, `kube-public` or `default`.
    *
@@ -84,42 +84,6 @@ export interface AmbientEgressWaypointProps {
    * @default false
    */
   readonly istiodWildcardTlsEnabled?: boolean;
-
-  /**
-   * Number of waypoint pods. Not with `autoscaling`.
-   *
-   * @default 2
-   */
-  readonly replicas?: number;
-
-  /**
-   * Scale the waypoint with a HorizontalPodAutoscaler on CPU (created by Istio from the parameters ConfigMap).
-   *
-   * @default - fixed `replicas`
-   */
-  readonly autoscaling?: EgressGatewayAutoscaling;
-
-  /**
-   * Minimum number of waypoint pods a voluntary disruption (node drain) must leave running: a PodDisruptionBudget,
-   * created by Istio. Must be below the replica count (or `autoscaling.minReplicas`). 0 for none.
-   *
-   * @default - 1 when there are at least 2 replicas, else no PodDisruptionBudget
-   */
-  readonly minAvailable?: number;
-
-  /**
-   * CPU and memory of the waypoint proxy.
-   *
-   * @default - Istio's waypoint defaults (requests 100m CPU / 128Mi, limits 2 CPU / 1Gi)
-   */
-  readonly resources?: plus.ContainerResources;
-
-  /**
-   * Spread the waypoint pods across zones and nodes (`topologySpreadConstraints`, `ScheduleAnyway`).
-   *
-   * @default true
-   */
-  readonly spreadAcrossZones?: boolean;
 
   /**
    * Mesh settings (root and istiod namespaces, trust domain of the principals in AuthorizationPolicies).

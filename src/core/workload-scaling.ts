@@ -22,6 +22,51 @@ export interface EgressGatewayAutoscaling {
 }
 
 /**
+ * How the pods of a proxy workload (an egress gateway, or a waypoint, whose Deployment Istio creates from these) are
+ * run: replicas or autoscaling, disruption budget, resources and spread. One struct for every mode.
+ */
+export interface ProxyWorkloadOptions {
+  /**
+   * Number of proxy pods. Not allowed with `autoscaling`.
+   *
+   * @default 2
+   */
+  readonly replicas?: number;
+
+  /**
+   * Scale the proxy with a HorizontalPodAutoscaler (autoscaling/v2) on CPU instead of a fixed replica count (for a
+   * waypoint, Istio creates it from the parameters ConfigMap).
+   *
+   * @default - fixed `replicas`
+   */
+  readonly autoscaling?: EgressGatewayAutoscaling;
+
+  /**
+   * Minimum number of proxy pods a voluntary disruption (node drain) must leave running: a PodDisruptionBudget
+   * (for a waypoint, created by Istio). Must be below the replica count (or `autoscaling.minReplicas`), otherwise no
+   * pod could ever be evicted. Set 0 for no PodDisruptionBudget.
+   *
+   * @default - 1 when there are at least 2 replicas, else no PodDisruptionBudget
+   */
+  readonly minAvailable?: number;
+
+  /**
+   * CPU and memory of the proxy container.
+   *
+   * @default - requests 100m CPU / 128Mi memory, limits 2 CPU / 1Gi memory (Istio's gateway and waypoint defaults)
+   */
+  readonly resources?: plus.ContainerResources;
+
+  /**
+   * Spread the pods across zones and nodes (`topologySpreadConstraints`, `ScheduleAnyway`), so one zone or node
+   * failure does not take egress down.
+   *
+   * @default true
+   */
+  readonly spreadAcrossZones?: boolean;
+}
+
+/**
  * The replica settings of a proxy workload (an egress gateway or a waypoint), as given in its props.
  *
  * @internal

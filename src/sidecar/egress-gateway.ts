@@ -1,4 +1,4 @@
-import { Lazy, Size } from 'cdk8s';
+import { ApiObject, Lazy, Size } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import {
@@ -20,7 +20,7 @@ import { rejectReservedNamespace } from '../core/namespaces';
 import { EgressPort, protocolFromPortName, validateUniquePorts } from '../core/port';
 import { MeshRegistry } from '../core/registry';
 import { libraryLabels, mergeExportTo } from '../core/visibility';
-import { cpuUtilizationMetrics, EgressGatewayAutoscaling, resourceAmounts, validateScaling } from '../core/workload-scaling';
+import { cpuUtilizationMetrics, ProxyWorkloadOptions, resourceAmounts, validateScaling } from '../core/workload-scaling';
 
 const k8s = plus.k8s;
 
@@ -144,7 +144,7 @@ export interface GatewayClientSubset {
 /**
  * Properties for a new egress gateway.
  */
-export interface EgressGatewayProps {
+export interface EgressGatewayProps extends ProxyWorkloadOptions {
   /**
    * Namespace of the gateway: one of its own. Istio's root and istiod namespaces, `kube-system`, `kube-public` and
    * `default` are refused. It must exist (or set `createNamespace`) and must not disable sidecar injection (the
@@ -182,44 +182,6 @@ export interface EgressGatewayProps {
    * @default - [EgressPort.tls(443)] (443 -> 8443)
    */
   readonly ports?: EgressPort[];
-
-  /**
-   * Number of gateway pods. Not allowed with `autoscaling`.
-   *
-   * @default 2
-   */
-  readonly replicas?: number;
-
-  /**
-   * Scale the gateway with a HorizontalPodAutoscaler (autoscaling/v2) instead of a fixed replica count.
-   *
-   * @default - fixed `replicas`
-   */
-  readonly autoscaling?: EgressGatewayAutoscaling;
-
-  /**
-   * Minimum number of gateway pods a voluntary disruption (node drain) must leave running: a PodDisruptionBudget.
-   * Must be below the replica count (or `autoscaling.minReplicas`), otherwise no pod could ever be evicted. Set 0 for
-   * no PodDisruptionBudget.
-   *
-   * @default - 1 when there are at least 2 replicas, else no PodDisruptionBudget
-   */
-  readonly minAvailable?: number;
-
-  /**
-   * CPU and memory of the gateway proxy.
-   *
-   * @default - requests 100m CPU / 128Mi memory, limits 2 CPU / 1Gi memory (Istio's gateway chart)
-   */
-  readonly resources?: plus.ContainerResources;
-
-  /**
-   * Spread the pods across zones and nodes (`topologySpreadConstraints`, `ScheduleAnyway`), so one zone or node
-   * failure does not take egress down.
-   *
-   * @default true
-   */
-  readonly spreadAcrossZones?: boolean;
 
   /**
    * Node labels the gateway pods must run on, e.g. dedicated egress nodes with fixed public IPs.
@@ -451,6 +413,18 @@ export class EgressGateway extends EgressGatewayBase {
   /** The replica count, or undefined when autoscaled. */
   public readonly replicas?: number;
 
+  /** The gateway Deployment (escape hatch; construct id `Resource`, so `ApiObject.of(gateway)` returns it). */
+  public readonly deployment: ApiObject;
+
+  /** The gateway Service, which sidecars send egress traffic to (escape hatch). */
+  public readonly service: ApiObject;
+
+  /** The gateway ServiceAccount, whose identity the gateway's proxy gets (escape hatch). */
+  public readonly serviceAccount: ApiObject;
+
+  /** The Namespace, when `createNamespace` is set (escape hatch). */
+  public readonly namespaceObject?: ApiObject;
+
   private credentialAccess = false;
 
   public constructor(scope: Construct, id: string, props: EgressGatewayProps = {}) {
@@ -478,16 +452,16 @@ export class EgressGateway extends EgressGatewayBase {
     const metadata = { name: this.serviceName, namespace: this.namespace, labels: this.commonLabels() };
 
     if (props.createNamespace ?? false) {
-      new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels: { 'istio-injection': 'enabled' } } });
+      this.namespaceObject = new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels: { 'istio-injection': 'enabled' } } });
     }
 
     // No Kubernetes API token in the pods: the proxy authenticates to istiod with the projected `istio-token` volume
     // of Istio's gateway injection template (audience istio-ca), not with the service account token, and nothing
     // in the pod calls the Kubernetes API. Code running in the gateway (which parses internet responses) gets no
     // API credentials.
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
+    this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
 
-    new k8s.KubeDeployment(this, 'Deployment', {
+    this.deployment = new k8s.KubeDeployment(this, 'Resource', {
       metadata,
       spec: {
         replicas: this.replicas,
@@ -532,7 +506,7 @@ export class EgressGateway extends EgressGatewayBase {
       },
     });
 
-    new k8s.KubeService(this, 'Service', {
+    this.service = new k8s.KubeService(this, 'Service', {
       metadata,
       spec: {
         type: 'ClusterIP',

@@ -251,6 +251,18 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
    */
   public readonly exportTo: string[];
 
+  /**
+   * The Istio Gateway with this construct's server on the gateway pods (escape hatch; construct id `Resource`, so
+   * `ApiObject.of(construct)` returns it).
+   */
+  public readonly istioGateway: ApiObject;
+
+  /** The AuthorizationPolicy that admits `allowFrom` to this construct's server, for its hosts only (escape hatch). */
+  public readonly authorizationPolicy: ApiObject;
+
+  /** The EnvoyFilter that makes the gateway resolve the hosts without the pod's DNS search path (escape hatch). */
+  public readonly dnsFilter: ApiObject;
+
   private readonly hostSet = new HostSet();
   private readonly entries = new Map<string, HostEntry>();
   private readonly identities: WorkloadIdentity[];
@@ -273,7 +285,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
           'so they must differ (e.g. httpPort 80, tlsPort 443)',
       );
     }
-    this.gateway = props.gateway ?? new EgressGateway(this, 'Gateway', { mesh: props.mesh, ports: [EgressPort.http(80)] });
+    this.gateway = props.gateway ?? new EgressGateway(this, 'EgressGateway', { mesh: props.mesh, ports: [EgressPort.http(80)] });
     this.mesh = props.mesh ?? this.gateway.mesh;
     this.namespace = this.gateway.namespace;
     this.gatewayPort = this.claimGatewayPort(props.gatewayPort);
@@ -327,7 +339,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       },
     }));
 
-    new net.Gateway(this, 'IstioGateway', {
+    this.istioGateway = new net.Gateway(this, 'Resource', {
       metadata: this.metadata(this.name),
       spec: {
         selector: this.gateway.selectorLabels,
@@ -342,7 +354,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       },
     });
 
-    new sec.AuthorizationPolicy(this, 'AuthorizationPolicy', {
+    this.authorizationPolicy = new sec.AuthorizationPolicy(this, 'AuthorizationPolicy', {
       metadata: this.metadata(this.name),
       spec: {
         selector: { matchLabels: this.gateway.selectorLabels },
@@ -375,7 +387,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
     // (`cluster_builder.go` builds `CaresDnsResolverConfig{UdpMaxQueries}` only), so each cluster gets
     // `no_default_search_domain`. The MERGE replaces the resolver's typed_config as a whole (`pkg/proto/merge`
     // copies an Any's type_url and value), hence Istio's udp_max_queries is restated.
-    new net.EnvoyFilter(this, 'ResolveAsGiven', {
+    this.dnsFilter = new net.EnvoyFilter(this, 'ResolveAsGiven', {
       metadata: this.metadata(this.dnsFilterName),
       spec: Lazy.any({
         produce: (): net.EnvoyFilterSpec => ({
@@ -399,6 +411,11 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
     const hosts = props.hosts === undefined ? [] : inField(this, 'hosts', () => requireArray<string>(props.hosts, { element: 'a host' }));
     hosts.forEach((h, i) => this.addHostAt(h, `hosts[${i}]`, undefined));
   }
+  /** The ServiceEntries of the hosts for clients (port 80) and for the gateway (port 443), 256 hosts each (escape hatch). */
+  public get serviceEntries(): ApiObject[] {
+    return [...this.clientServiceEntries.all, ...this.upstreamServiceEntries.all];
+  }
+
 
   /**
    * Adds an external host: an exact name such as `api.example.com`. Creates its VirtualService and origination

@@ -257,13 +257,31 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
   /** Mesh settings in use. */
   public readonly mesh: MeshSettings;
 
+  /**
+   * The Istio Gateway with this construct's server on the gateway pods (escape hatch; construct id `Resource`, so
+   * `ApiObject.of(construct)` returns it).
+   */
+  public readonly istioGateway: ApiObject;
+
+  /** The VirtualService that routes the hosts from sidecars to the gateway (escape hatch). */
+  public readonly meshRoute: ApiObject;
+
+  /** The VirtualService that routes the gateway server's traffic to the SNI forwarder (escape hatch). */
+  public readonly gatewayRoute: ApiObject;
+
+  /** The AuthorizationPolicy that admits `allowFrom` to this construct's server (escape hatch). */
+  public readonly authorizationPolicy: ApiObject;
+
+  /** The EnvoyFilter that builds the SNI forwarder on the gateway pods (escape hatch). */
+  public readonly sniForwarder: ApiObject;
+
   private readonly hostSet = new HostSet();
   private readonly identities: WorkloadIdentity[];
   private readonly gatewayPorts: EgressPort[];
   private readonly dnsCache: ResolvedDnsCache;
   private readonly accessLogging: boolean;
   private readonly hostScreen: HostScreen;
-  private serviceEntries?: ServiceEntryShards;
+  private serviceEntryShards?: ServiceEntryShards;
 
   public constructor(scope: Construct, id: string, props: WildcardEgressGatewayProps = {}) {
     super(scope, id);
@@ -327,7 +345,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     const exportTo = this.meshExportTo;
     const gatewayHost = this.gateway.serviceFqdn;
 
-    new net.Gateway(this, 'Gateway', {
+    this.istioGateway = new net.Gateway(this, 'Resource', {
       metadata: metadata(this.name),
       spec: {
         selector: this.gateway.selectorLabels,
@@ -343,7 +361,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     // Sidecars reach the gateway over Istio mTLS, presenting the gateway's name as SNI (its server's host).
     inField(this, 'name', () => this.gateway.addClientSubset({ name: this.name, sni: gatewayHost, ports: this.gatewayPorts.map((p) => p.number), exportTo }));
 
-    this.serviceEntries = new ServiceEntryShards(this, 'ServiceEntry', this.name, () => this.hostSet.names, (name) => ({
+    this.serviceEntryShards = new ServiceEntryShards(this, 'ServiceEntry', this.name, () => this.hostSet.names, (name) => ({
       metadata: { ...metadata(name), annotations: this.hostScreen.annotations },
       spec: {
         exportTo,
@@ -353,9 +371,9 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
         ports: this.ports.map((p) => ({ number: p, name: `tls-${p}`, protocol: 'TLS' })),
       },
     }));
-    this.serviceEntries.grow(this.hostSet.size);
+    this.serviceEntryShards.grow(this.hostSet.size);
 
-    new net.VirtualService(this, 'MeshRoute', {
+    this.meshRoute = new net.VirtualService(this, 'MeshRoute', {
       metadata: metadata(this.name),
       spec: Lazy.any({
         produce: (): net.VirtualServiceSpec => ({
@@ -370,7 +388,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
       }) as any,
     });
 
-    new net.VirtualService(this, 'GatewayRoute', {
+    this.gatewayRoute = new net.VirtualService(this, 'GatewayRoute', {
       metadata: metadata(`${this.name}-gateway`),
       spec: Lazy.any({
         produce: (): net.VirtualServiceSpec => ({
@@ -387,7 +405,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
       }) as any,
     });
 
-    new sec.AuthorizationPolicy(this, 'AuthorizationPolicy', {
+    this.authorizationPolicy = new sec.AuthorizationPolicy(this, 'AuthorizationPolicy', {
       metadata: metadata(this.name),
       spec: {
         selector: { matchLabels: this.gateway.selectorLabels },
@@ -404,7 +422,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
       },
     });
 
-    new net.EnvoyFilter(this, 'SniForwarder', {
+    this.sniForwarder = new net.EnvoyFilter(this, 'SniForwarder', {
       metadata: metadata(`${this.name}-sni-forwarder`),
       spec: Lazy.any({
         produce: (): net.EnvoyFilterSpec => ({
@@ -415,6 +433,11 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
       }) as any,
     });
   }
+  /** The ServiceEntries of the hosts, 256 hosts each (escape hatch). */
+  public get serviceEntries(): ApiObject[] {
+    return this.serviceEntryShards?.all ?? [];
+  }
+
 
   /**
    * Adds a host to the allow-list: an exact name (`api.github.com`) or a wildcard (`*.example.com`). Adding a host
@@ -471,9 +494,9 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
       this.hostSet.add(parsed);
     });
     const exemptions = this.hostScreen.annotations;
-    this.serviceEntries?.grow(this.hostSet.size);
-    if (exemptions !== undefined && this.serviceEntries !== undefined) {
-      for (const entry of this.serviceEntries.all) {
+    this.serviceEntryShards?.grow(this.hostSet.size);
+    if (exemptions !== undefined && this.serviceEntryShards !== undefined) {
+      for (const entry of this.serviceEntryShards.all) {
         ApiObject.of(entry).metadata.addAnnotation(HOST_EXEMPTIONS_ANNOTATION, exemptions[HOST_EXEMPTIONS_ANNOTATION]);
       }
     }
