@@ -51,7 +51,7 @@ for (const name of examples) {
   }
   const files = fs.readdirSync(path.join(dir, 'dist')).sort();
   let objects = 0;
-  for (const f of files.filter((name) => /\.ya?ml$/.test(name))) {
+  for (const f of files.filter((file) => /\.ya?ml$/.test(file))) {
     objects += fs.readFileSync(path.join(dir, 'dist', f), 'utf-8').split(/^---$/m).filter((d) => d.trim().length > 0).length;
   }
   console.log(`examples/${name}: ${objects} objects in ${files.map((f) => `dist/${f}`).join(', ')}`);
