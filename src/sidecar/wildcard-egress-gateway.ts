@@ -665,9 +665,17 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
         },
         {
           // Point the gateway listener's tcp_proxy (after Istio mTLS termination) at the SNI forwarder. Scoped to
-          // this gateway's listener port only.
+          // this gateway's listener port and to this construct's own server's filter chain (its SNI, the gateway
+          // host): another Gateway's server on the same pods and port has its own chain, which must not be rewritten
+          // (finding X1; Istio's patcher compares `filterChain.sni` with the chain's server_names,
+          // pilot/pkg/networking/core/envoyfilter/listener_patch.go filterChainMatch).
           applyTo: net.EnvoyFilterSpecConfigPatchesApplyTo.NETWORK_UNDERSCORE_FILTER,
-          match: match({ listener: { portNumber: gatewayPort.podPort, filterChain: { filter: { name: TCP_PROXY } } } }),
+          match: match({
+            listener: {
+              portNumber: gatewayPort.podPort,
+              filterChain: { sni: this.gateway.serviceFqdn, filter: { name: TCP_PROXY } },
+            },
+          }),
           patch: {
             operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.MERGE,
             value: {
