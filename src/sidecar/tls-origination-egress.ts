@@ -270,6 +270,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
   private readonly hostScreen: HostScreen;
   private readonly clientServiceEntries: ServiceEntryShards;
   private readonly upstreamServiceEntries: ServiceEntryShards;
+  private cachedRulesKey?: string;
 
   public constructor(scope: Construct, id: string, props: TlsOriginationEgressProps = {}) {
     super(scope, id);
@@ -476,7 +477,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
         ports: [{ number: this.httpPort.number, protocol: Protocol.HTTP }],
         namespace: this.namespace,
         exportTo: this.exportTo,
-        rules: identityRulesKey(this.identities, this.mesh),
+        rules: (this.cachedRulesKey ??= identityRulesKey(this.identities, this.mesh)),
         via: `TLS origination "${this.name}" at gateway ${this.namespace}/${this.gateway.serviceName}`,
       });
       return h;

@@ -282,6 +282,8 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
   private readonly accessLogging: boolean;
   private readonly hostScreen: HostScreen;
   private serviceEntryShards?: ServiceEntryShards;
+  private cachedExportTo?: string[];
+  private cachedRulesKey?: string;
 
   public constructor(scope: Construct, id: string, props: WildcardEgressGatewayProps = {}) {
     super(scope, id);
@@ -488,7 +490,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
         ports: this.ports.map((number) => ({ number, protocol: Protocol.TLS })),
         namespace: this.namespace,
         exportTo: this.meshExportTo,
-        rules: identityRulesKey(this.identities, this.mesh),
+        rules: this.rulesKey,
         via: `SNI forwarder "${this.name}" at gateway ${this.namespace}/${this.gateway.serviceName}`,
       });
       this.hostSet.add(parsed);
@@ -544,7 +546,14 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
 
   /** The mesh-facing resources are exported only to the namespaces of the allowed identities (plus the gateway's). */
   private get meshExportTo(): string[] {
-    return exportToFor(this.identities, this.namespace);
+    this.cachedExportTo ??= exportToFor(this.identities, this.namespace);
+    return this.cachedExportTo;
+  }
+
+  /** Who may use the hosts, for the app-wide registry (identities are fixed at construction). */
+  private get rulesKey(): string {
+    this.cachedRulesKey ??= identityRulesKey(this.identities, this.mesh);
+    return this.cachedRulesKey;
   }
 
   private envoyName(suffix: string): string {
