@@ -2,9 +2,9 @@ import * as plus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { PodPeers, selectorLabels } from './peers';
 import { nonPublicRanges, overlapsNat64 } from './reserved-ranges';
+import { requireArray, requireInstance } from '../core/boundary';
 import { Cidr } from '../core/cidr';
 import { validateDnsLabel } from '../core/dns';
-import { requireArray, requireInstance } from '../core/boundary';
 import { fieldError, inField, problem } from '../core/errors';
 import { validatePortNumber } from '../core/port';
 

@@ -1,7 +1,7 @@
 import { hasNoLabels, sortedUnique } from './peers';
+import { describe, requireArray, requireImplements } from '../core/boundary';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, HBONE_PORT, IEgressPath } from '../core/egress-path';
-import { describe, requireArray, requireImplements } from '../core/boundary';
 import { atSubField, problem } from '../core/errors';
 import { WorkloadSelector } from '../core/identity';
 import { validatePortNumber } from '../core/port';

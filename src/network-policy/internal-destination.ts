@@ -1,6 +1,6 @@
 import { IConstruct } from 'constructs';
-import { Cidr } from '../core/cidr';
 import { requireStruct } from '../core/boundary';
+import { Cidr } from '../core/cidr';
 import { fieldError, inField } from '../core/errors';
 
 /**
