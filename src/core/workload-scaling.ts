@@ -72,7 +72,8 @@ export function validateScaling(scope: IConstruct, props: WorkloadScalingProps):
     if (!Number.isInteger(maxReplicas) || maxReplicas < minReplicas || maxReplicas > INT32_MAX) {
       fieldError(scope, 'autoscaling.maxReplicas', `${show(maxReplicas)} must be a whole number >= minReplicas (${show(minReplicas)})`);
     }
-    if (targetCpuUtilizationPercent !== undefined && (!Number.isInteger(targetCpuUtilizationPercent) || targetCpuUtilizationPercent < 1 || targetCpuUtilizationPercent > INT32_MAX)) {
+    const target = targetCpuUtilizationPercent;
+    if (target !== undefined && (!Number.isInteger(target) || target < 1 || target > INT32_MAX)) {
       fieldError(scope, 'autoscaling.targetCpuUtilizationPercent', `${show(targetCpuUtilizationPercent)} must be a whole number of percent >= 1`);
     }
     return { autoscaling: props.autoscaling, minAvailable: checkMinAvailable(scope, minAvailable, minReplicas, 'autoscaling.minReplicas', 'minReplicas') };
