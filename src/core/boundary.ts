@@ -25,7 +25,7 @@ export interface ArrayCheck<T> {
  */
 export function requireArray<T>(value: unknown, check: ArrayCheck<T>): T[] {
   if (!Array.isArray(value)) {
-    const hint = typeof value === 'string' ? `; wrap it in a list: [${JSON.stringify(value)}]` : `; give a list of ${check.element}s`;
+    const hint = typeof value === 'string' ? `; wrap it in a list: [${JSON.stringify(value)}]` : `; give a list, each ${check.element}`;
     throw problem(`expected a list, got ${describe(value)}${hint}`);
   }
   return value.map((item, i) => {
@@ -106,6 +106,10 @@ export function describe(value: unknown): string {
   }
   if (Array.isArray(value)) {
     return `a list ${show(value)}`;
+  }
+  const path = typeof value === 'object' ? (value as any).node?.path : undefined;
+  if (typeof path === 'string') {
+    return `the construct "${path}" (${(value as any).constructor?.name ?? 'object'})`;
   }
   switch (typeof value) {
     case 'string':
