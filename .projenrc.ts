@@ -83,12 +83,12 @@ project.package.addField('types', 'lib/src/index.d.ts');
 project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
 
 // Keep sources of generated imports, examples and tooling out of the npm package (lib/ holds the compiled code).
-const packageIgnores = ['/imports/', '/examples/', '/scripts/', '/bench/', '/docs/', '/test-reports/', '/.ci/', '/rosetta/'];
+const packageIgnores = ['/imports/', '/examples/', '/scripts/', '/bench/', '/docs/', '/test-reports/', '/.ci/', '/rosetta/', '/xds-scenarios/'];
 for (const p of [...packageIgnores, '/istioctl-allowed-messages.txt', '/.cache/']) {
   project.addPackageIgnore(p);
 }
 
-project.gitignore.exclude('examples/**/dist/', '.jsii.tabl.json', '*.tabl.json', '.cache/', 'bench/results/20*', 'bench/results/candidate/');
+project.gitignore.exclude('/xds-scenarios/', 'examples/**/dist/', '.jsii.tabl.json', '*.tabl.json', '.cache/', 'bench/results/20*', 'bench/results/candidate/');
 
 // Type-checking (and eslint's project service) for the TypeScript outside src/ and test/: one tsconfig per folder,
 // like projen's own test/ and projenrc/ ones.
@@ -185,6 +185,17 @@ istioCheck.spawn(project.tasks.tryFind('synth-examples')!);
 istioCheck.spawn(installIstioctl);
 istioCheck.spawn(testIstio);
 istioCheck.exec('ts-node --transpile-only scripts/istio-check.ts');
+
+// --- istiod's own config generator judges the output (xDS) ----------------------------------------------------------
+// test/xds is a Go module requiring istio.io/istio at the commit of scripts/istio-source.env (the one istioctl is
+// built from); it loads the synthesized manifests into pilot/test/xds.FakeDiscoveryServer and checks what each proxy
+// would receive (CONTRIBUTING, "xDS suite"). Go caches are shared with install-istioctl.
+const testXds = project.addTask('test:xds', {
+  description: 'Synthesize the examples and scenario apps, then judge what istiod sends each proxy (Go, test/xds; writes test-reports/xds-junit.xml)',
+});
+testXds.spawn(project.tasks.tryFind('synth-examples')!);
+testXds.exec('ts-node --transpile-only scripts/synth-xds-scenarios.ts');
+testXds.exec('bash scripts/xds.sh', { receiveArgs: true });
 
 // --- jsii bindings -------------------------------------------------------------------------------------------------
 // Python: the wheel, installed with its dependencies from PyPI into a fresh virtual environment, must synthesize the

@@ -178,7 +178,8 @@ describe('AmbientEgressWaypoint | defaults', () => {
     expect(waypoint.namespace).toBe('egress');
     expect(waypoint.name).toBe('edge');
     expect(waypoint.allowedNamespaces).toEqual(['egress']);
-    expect(waypoint.istioVersion).toBe(IstioVersion.V1_30);
+    // MeshSettings.istioVersion: the newest supported release unless the mesh settings say otherwise
+    expect(waypoint.istioVersion).toBe(IstioVersion.V1_32);
     expect(waypoint.replicas).toBe(2);
   });
 
@@ -263,7 +264,14 @@ describe('AmbientEgressWaypoint | cross-namespace, wildcard and scaling', () => 
 
   test('snapshot: a wildcard TLS host on Istio 1.29 with the istiod flag acknowledged', () => {
     const chart = Testing.chart();
-    const waypoint = new AmbientEgressWaypoint(chart, 'Waypoint', { istioVersion: IstioVersion.V1_29, istiodWildcardTlsEnabled: true, spreadAcrossZones: false, replicas: 1 });
+    const waypoint = new AmbientEgressWaypoint(chart, 'Waypoint', {
+      istioVersion: IstioVersion.V1_29,
+      istiodWildcardTlsEnabled: true,
+      spreadAcrossZones: false,
+      replicas: 1,
+      // M3: *.googleapis.com covers every Cloud Storage bucket; accepted here on purpose, recorded on the ServiceEntry
+      hostExemptions: [{ host: '*.googleapis.com', reason: 'CI reads Google APIs; bucket access is limited by IAM' }],
+    });
     waypoint.addHost('*.googleapis.com').allow('ci', { identities: [WorkloadIdentity.serviceAccount('ci', 'runner')] });
     const objects = synthValid(chart);
     expect(objects).toMatchSnapshot();
@@ -563,7 +571,7 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
       `${H('api-example-com')}: ports: at least one port is required, e.g. from EgressPort.tls with 443 or EgressPort.http with 80`,
     );
     expect(() => addHost('api.example.com', { ports: [null as any] })).toThrow(
-      `${H('api-example-com')}: ports[0]: a port must not be null or undefined; remove the empty entry`,
+      `${H('api-example-com')}: ports[0]: an EgressPort must not be null; remove the empty entry`,
     );
   });
 
@@ -605,7 +613,7 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
     ],
     [OriginationTls.simple({ subjectAltNames: ['api example'] }), 'tlsOrigination: subjectAltNames[0]: "api example" is not a certificate name; give a DNS name such as "api.example.com"'],
     [OriginationTls.insecureWithoutVerification({ reason: '' }), 'tlsOrigination: reason: insecureWithoutVerification needs a reason (why the server certificate cannot be verified)'],
-    [{ options: { insecureSkipVerify: true } } as any, 'tlsOrigination: expected an OriginationTls, e.g. from OriginationTls.simple'],
+    [{ options: { insecureSkipVerify: true } } as any, 'tlsOrigination: expected an OriginationTls, got an object {"options":{"insecureSkipVerify":true}}; make one with OriginationTls.simple'],
   ])('fails for the TLS origination %s', (tlsOrigination, message) => {
     expect(() => addHost('api.example.com', { ports: [EgressPort.http(80)], tlsOrigination })).toThrow(`${H('api-example-com')}: ${message}`);
   });
@@ -629,7 +637,7 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
     test.each([
       [{ identities: [] }, '.identities: at least one identity is required; use WorkloadIdentity.anyInMesh to allow every in-mesh workload'],
       [{ identities: undefined as any }, '.identities: at least one identity is required; use WorkloadIdentity.anyInMesh to allow every in-mesh workload'],
-      [{ identities: [null as any] }, '.identities[0]: an identity must not be null or undefined; remove the empty entry'],
+      [{ identities: [null as any] }, '.identities[0]: a WorkloadIdentity must not be null; remove the empty entry'],
       [{ identities: [SHOP], ports: [8080] }, '.ports[0]: 8080 is not a port of host "api.example.com" (ports: 80, 443); name the client port the ServiceEntry declares'],
       [{ identities: [SHOP], ports: [80, 80] }, '.ports[1]: port 80 is listed twice; remove the duplicate'],
       [{ identities: [SHOP], ports: [] }, '.ports: an empty list allows no port; omit ports to allow every port of the host'],
@@ -684,7 +692,7 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
 
     test('fails for an unknown resolution (from another language)', () => {
       expect(() => addHost('api.example.com', { resolution: 'NONE' as any })).toThrow(
-        `${H('api-example-com')}: resolution: unsupported resolution "NONE": use one of DNS, DNS_ROUND_ROBIN, DYNAMIC_DNS`,
+        `${H('api-example-com')}: resolution: resolution "NONE" is not a WaypointHostResolution; use one of WaypointHostResolution.DNS, WaypointHostResolution.DNS_ROUND_ROBIN, WaypointHostResolution.DYNAMIC_DNS`,
       );
     });
 

@@ -5,7 +5,22 @@
  */
 import { Chart, Duration, Testing } from 'cdk8s';
 import * as fc from 'fast-check';
-import { DnsLookupFamily, EgressGateway, EgressPort, MeshSettings, TlsOriginationEgress, WildcardEgressGateway, WorkloadIdentity } from '../src';
+import {
+  AmbientEgressWaypoint,
+  DataplaneMode,
+  DnsLookupFamily,
+  DnsResolver,
+  EgressGateway,
+  EgressGatewayNetworkPolicy,
+  EgressNetworkPolicy,
+  EgressPort,
+  IstioVersion,
+  MeshSettings,
+  OriginationTls,
+  TlsOriginationEgress,
+  WildcardEgressGateway,
+  WorkloadIdentity,
+} from '../src';
 import { synthValid } from './schema';
 import { InputError } from '../src/core/errors';
 
@@ -106,8 +121,8 @@ describe('L7: EgressGateway: wrong JavaScript types', () => {
     ['spreadAcrossZones', { spreadAcrossZones: 'no' }, 'spreadAcrossZones', 'expected true or false, got the string "no"'],
     ['resources', { resources: '1Gi' }, 'resources', 'expected ContainerResources (an object of options), got the string "1Gi"'],
     ['resources.cpu', { resources: { cpu: '100m' } }, 'resources.cpu', 'expected CpuResources (an object of options), got the string "100m"'],
-    ['resources.cpu.request', { resources: { cpu: { request: '100m' } } }, 'resources.cpu.request', 'expected a Cpu, got the string "100m"; make one with Cpu.millis (cdk8s-plus)'],
-    ['resources.memory.limit', { resources: { memory: { limit: 1024 } } }, 'resources.memory.limit', 'expected a Size, got the number 1024; make one with Size.mebibytes (cdk8s)'],
+    ['resources.cpu.request', { resources: { cpu: { request: '100m' } } }, 'resources.cpu.request', 'expected a Cpu, got the string "100m"; make one with Cpu.millis '],
+    ['resources.memory.limit', { resources: { memory: { limit: 1024 } } }, 'resources.memory.limit', 'expected a Size, got the number 1024; make one with Size.mebibytes '],
   ])('fails for a wrong %s', (_what, props, field, fragment) => {
     expectFails(() => new EgressGateway(chart, 'gw', any(props)), 'test/gw', field, fragment);
   });
@@ -309,4 +324,350 @@ test.each(l7Cases)('L7: fails for %s with a located error, never a TypeError', (
   expect(err).toBeDefined();
   expect(err).not.toBeInstanceOf(TypeError);
   expect(err.message).toMatch(/^test\/(wc|gw)(\/EgressGateway)?: /);
+});
+
+const ADMIN = WorkloadIdentity.serviceAccount('shop', 'admin');
+
+describe('M3: AmbientEgressWaypoint refuses in-cluster, metadata and public-suffix hosts, like the sidecar constructs', () => {
+  test.each([
+    ['kubernetes.default.svc.cluster.local', 'kubernetes-default-svc-cluster-local', 'an in-cluster name under the cluster domain "cluster.local"'],
+    ['*.internal', 'wildcard-internal', 'the top-level domain ".internal" is reserved for private networks'],
+    ['metadata.google.internal', 'metadata-google-internal', 'the top-level domain ".internal"'],
+    ['*.com', 'wildcard-com', 'matches every name under the top-level domain ".com"'],
+    ['*.co.uk', 'wildcard-co-uk', '"co.uk" is a public suffix where anyone can register a name'],
+    ['*.s3.amazonaws.com', 'wildcard-s3-amazonaws-com', 'any AWS customer\'s S3 buckets'],
+    ['metadata.goog', 'metadata-goog', 'the Google Cloud instance metadata service'],
+    ['169.254.169.254.nip.io', '169-254-169-254-nip-io', 'resolve to the IP address written in the name'],
+    ['api.istio-egress', 'api-istio-egress', '"istio-egress" is a Kubernetes namespace of this cluster'],
+  ])('M3: fails for the host %j', (host, id, fragment) => {
+    const waypoint = new AmbientEgressWaypoint(chart, 'wp', { istiodWildcardTlsEnabled: true });
+    const e = expectFails(() => waypoint.addHost(host), `test/wp/${id}`, 'host', `refused host "${host}": `);
+    expect(e.message).toContain(fragment);
+    expect(e.message).toContain(`list it in hostExemptions with the reason (a HostExemption with host "${host}" and a reason)`);
+  });
+
+  test('M3: fails for a refused host of an existing waypoint (fromAttributes) too', () => {
+    const waypoint = AmbientEgressWaypoint.fromAttributes(chart, 'wp', { namespace: 'istio-egress', name: 'waypoint' });
+    expectFails(() => waypoint.addHost('kubernetes.default.svc.cluster.local'), 'test/wp/kubernetes-default-svc-cluster-local', 'host', 'in-cluster name');
+    expectFails(() => waypoint.addHost('*.com', { ports: [EgressPort.http(80)] }), 'test/wp/wildcard-com', 'host', 'top-level domain ".com"');
+  });
+
+  test('M3: the cluster domain of the mesh settings counts', () => {
+    const waypoint = new AmbientEgressWaypoint(chart, 'wp', { mesh: new MeshSettings({ clusterDomain: 'prod.example.net' }) });
+    expectFails(() => waypoint.addHost('api.shop.svc.prod.example.net'), 'test/wp/api-shop-svc-prod-example-net', 'host', 'under the cluster domain "prod.example.net"');
+  });
+
+  test('M3: an exempted host is accepted with its reason recorded on its own ServiceEntry only', () => {
+    const waypoint = new AmbientEgressWaypoint(chart, 'wp', {
+      hostExemptions: [{ host: 'metadata.google.internal', reason: 'node agent reads its own metadata (TICKET-7)' }],
+    });
+    waypoint.addHost('metadata.google.internal', { ports: [EgressPort.http(80)] }).allow('agent', { identities: [ADMIN] });
+    waypoint.addHost('api.example.com').allow('admin', { identities: [ADMIN] });
+    const entries = synthValid(chart).filter((o) => o.kind === 'ServiceEntry');
+    const byName = Object.fromEntries(entries.map((e) => [e.metadata.name, e]));
+    expect(byName['metadata-google-internal'].metadata.annotations).toEqual({
+      'cdk8s-istio-egress/host-exemptions': JSON.stringify({ 'metadata.google.internal': 'node agent reads its own metadata (TICKET-7)' }),
+    });
+    expect(byName['api-example-com'].metadata.annotations).toBeUndefined();
+  });
+
+  test('M3: an exemption on an existing waypoint is accepted the same way', () => {
+    const waypoint = AmbientEgressWaypoint.fromAttributes(chart, 'wp', {
+      namespace: 'istio-egress',
+      name: 'waypoint',
+      hostExemptions: [{ host: '*.s3.amazonaws.com', reason: 'bucket policies restrict access to our account' }],
+    });
+    waypoint.addHost('*.s3.amazonaws.com', { ports: [EgressPort.http(80)] }).allow('admin', { identities: [ADMIN] });
+    const entry = synthValid(chart).find((o) => o.kind === 'ServiceEntry');
+    expect(entry.metadata.annotations['cdk8s-istio-egress/host-exemptions']).toContain('bucket policies restrict access');
+  });
+
+  test('M3: fails for an exemption without a reason, one the library does not need, and one never used', () => {
+    expectFails(
+      () => new AmbientEgressWaypoint(chart, 'a', { hostExemptions: [{ host: '*.com', reason: ' ' }] }),
+      'test/a',
+      'hostExemptions[0].reason',
+      'the exemption of "*.com" needs a reason',
+    );
+    const b = new AmbientEgressWaypoint(chart, 'b', { namespace: 'egress-b', hostExemptions: [{ host: 'api.example.com', reason: 'x' }] });
+    expectFails(() => b.addHost('api.example.com'), 'test/b/api-example-com', 'host', 'is exempted in hostExemptions[0] but the library does not refuse it');
+    const c = Testing.chart();
+    const unused = new AmbientEgressWaypoint(c, 'c', { hostExemptions: [{ host: '*.com', reason: 'x' }] });
+    unused.addHost('api.example.com').allow('admin', { identities: [ADMIN] });
+    expect(() => Testing.synth(c)).toThrow('hostExemptions[0]: "*.com" is exempted but not among the hosts');
+  });
+});
+
+describe('L7: AmbientEgressWaypoint: values the API server or Istio would refuse', () => {
+  test.each(['1wp', '443', '0-waypoint'])('fails for the waypoint name %j (DNS-1035: Istio creates a Service of that name)', (name) => {
+    expectFails(() => new AmbientEgressWaypoint(chart, 'wp', { name }), 'test/wp', 'name', `invalid waypoint name "${name}": it must start with a lower-case letter`);
+  });
+
+  test('fails for a waypoint name that is not a DNS-1035 label on an existing waypoint too', () => {
+    expectFails(() => AmbientEgressWaypoint.fromAttributes(chart, 'wp', { namespace: 'istio-egress', name: '1wp' }), 'test/wp', 'name', 'Istio creates a Service of that name');
+  });
+
+  test('a waypoint name that starts with a letter is accepted', () => {
+    expect(new AmbientEgressWaypoint(chart, 'wp', { name: 'wp1' }).name).toBe('wp1');
+  });
+});
+
+describe('AmbientEgressWaypoint: istioVersion comes from MeshSettings', () => {
+  test('defaults to mesh.istioVersion', () => {
+    expect(new AmbientEgressWaypoint(chart, 'a').istioVersion).toBe(MeshSettings.defaults().istioVersion);
+    const mesh = new MeshSettings({ istioVersion: IstioVersion.V1_31 });
+    expect(new AmbientEgressWaypoint(chart, 'b', { namespace: 'b', mesh }).istioVersion).toBe(IstioVersion.V1_31);
+    expect(AmbientEgressWaypoint.fromAttributes(chart, 'c', { namespace: 'c', name: 'wp', mesh }).istioVersion).toBe(IstioVersion.V1_31);
+  });
+
+  test('an explicit istioVersion still works, also with mesh settings that do not set one', () => {
+    expect(new AmbientEgressWaypoint(chart, 'a', { istioVersion: IstioVersion.V1_29 }).istioVersion).toBe(IstioVersion.V1_29);
+    const mesh = new MeshSettings({ trustDomain: 'prod.example.com' });
+    expect(new AmbientEgressWaypoint(chart, 'b', { namespace: 'b', mesh, istioVersion: IstioVersion.V1_28 }).istioVersion).toBe(IstioVersion.V1_28);
+    const same = new MeshSettings({ istioVersion: IstioVersion.V1_30 });
+    expect(new AmbientEgressWaypoint(chart, 'c', { namespace: 'c', mesh: same, istioVersion: IstioVersion.V1_30 }).istioVersion).toBe(IstioVersion.V1_30);
+  });
+
+  test('fails when the waypoint and the mesh settings name different releases', () => {
+    const mesh = new MeshSettings({ istioVersion: IstioVersion.V1_31 });
+    expectFails(
+      () => new AmbientEgressWaypoint(chart, 'wp', { mesh, istioVersion: IstioVersion.V1_30 }),
+      'test/wp',
+      'istioVersion',
+      "1.30 differs from the mesh's istioVersion 1.31: a mesh runs one Istio release; set it once in MeshSettings ({ istioVersion }) and drop it here",
+    );
+    expectFails(
+      () => AmbientEgressWaypoint.fromAttributes(chart, 'wp2', { namespace: 'istio-egress', name: 'wp', mesh, istioVersion: IstioVersion.V1_32 }),
+      'test/wp2',
+      'istioVersion',
+      "1.32 differs from the mesh's istioVersion 1.31",
+    );
+  });
+});
+
+describe('L7: AmbientEgressWaypoint: wrong JavaScript types', () => {
+  test.each([
+    ['props', 'egress', 'props', 'expected AmbientEgressWaypointProps (an object of options), got the string "egress"'],
+    ['mesh', { mesh: { trustDomain: 'x' } }, 'mesh', 'expected a MeshSettings, got an object {"trustDomain":"x"}; make one with new MeshSettings'],
+    ['istioVersion', { istioVersion: '1.31' }, 'istioVersion', 'expected an IstioVersion, got the string "1.31"; make one with IstioVersion.V1_32'],
+    ['istiodWildcardTlsEnabled', { istiodWildcardTlsEnabled: 'yes' }, 'istiodWildcardTlsEnabled', 'expected true or false, got the string "yes"'],
+    ['createNamespace', { createNamespace: 0 }, 'createNamespace', 'expected true or false, got the number 0'],
+    ['spreadAcrossZones', { spreadAcrossZones: 'no' }, 'spreadAcrossZones', 'expected true or false, got the string "no"'],
+    ['allowedNamespaces', { allowedNamespaces: 'shop' }, 'allowedNamespaces', 'expected a list, got the string "shop"; wrap it in a list: ["shop"]'],
+    ['allowedNamespaces[0]', { allowedNamespaces: [null] }, 'allowedNamespaces[0]', 'a namespace must not be null; remove the empty entry'],
+    ['allowedNamespaces[1]', { allowedNamespaces: ['shop', 7] }, 'allowedNamespaces[1]', 'invalid namespace 7: expected a string'],
+    ['resources', { resources: '1Gi' }, 'resources', 'expected ContainerResources (an object of options), got the string "1Gi"'],
+    ['resources.cpu.limit', { resources: { cpu: { limit: '2' } } }, 'resources.cpu.limit', 'expected a Cpu, got the string "2"; make one with Cpu.millis'],
+    ['replicas', { replicas: 2 ** 31 }, 'replicas', '2147483648 must be a whole number >= 1'],
+    ['hostExemptions', { hostExemptions: '*.com' }, 'hostExemptions', 'expected a list of HostExemptions, each with a host and a reason'],
+    ['hostExemptions[0]', { hostExemptions: [null] }, 'hostExemptions[0]', 'expected a HostExemption with a host and a reason'],
+  ])('fails for a wrong %s', (_what, props, field, fragment) => {
+    expectFails(() => new AmbientEgressWaypoint(chart, 'wp', any(props)), 'test/wp', field, fragment);
+  });
+
+  test.each([
+    ['attrs', 'istio-egress/waypoint', 'attrs', 'expected EgressWaypointAttributes (an object of options), got the string "istio-egress/waypoint"'],
+    ['mesh', { namespace: 'istio-egress', name: 'wp', mesh: 'cluster.local' }, 'mesh', 'expected a MeshSettings, got the string "cluster.local"'],
+    ['istioVersion', { namespace: 'istio-egress', name: 'wp', istioVersion: 30 }, 'istioVersion', 'expected an IstioVersion, got the number 30'],
+    ['allowedNamespaces', { namespace: 'istio-egress', name: 'wp', allowedNamespaces: { shop: true } }, 'allowedNamespaces', 'expected a list, got an object {"shop":true}'],
+  ])('fails for a wrong %s of an existing waypoint', (_what, attrs, field, fragment) => {
+    expectFails(() => AmbientEgressWaypoint.fromAttributes(chart, 'wp', any(attrs)), 'test/wp', field, fragment);
+  });
+
+  const host = 'test/wp/api-example-com';
+  test.each([
+    ['options', 'tls', 'test/wp', 'options', 'expected EgressWaypointHostOptions (an object of options), got the string "tls"'],
+    ['ports', { ports: EgressPort.tls(443) }, host, 'ports', 'expected a list, got an object {"number":443,"protocol":"TLS","name":"tls-443"}; give a list, each an EgressPort'],
+    ['ports[0]', { ports: [443] }, host, 'ports[0]', 'expected an EgressPort, got the number 443; make one with EgressPort.tls'],
+    ['ports[0] plain object', { ports: [{ number: 443, protocol: 'TLS' }] }, host, 'ports[0]', 'expected an EgressPort, got an object {"number":443,"protocol":"TLS"}'],
+    ['resolution', { resolution: 'NONE' }, host, 'resolution', 'resolution "NONE" is not a WaypointHostResolution; use one of WaypointHostResolution.DNS'],
+    ['tlsOrigination', { ports: [EgressPort.http(80)], tlsOrigination: 'SIMPLE' }, host, 'tlsOrigination', 'expected an OriginationTls, got the string "SIMPLE"; make one with OriginationTls.simple'],
+    ['exportTo', { exportTo: '*' }, host, 'exportTo', 'expected a list, got the string "*"; wrap it in a list: ["*"]'],
+    ['exportTo[1]', { exportTo: ['.', 42] }, host, 'exportTo[1]', 'expected a string such as "shop", got the number 42'],
+    ['namespace', { namespace: ['shop'] }, host, 'namespace', 'invalid namespace ["shop"]: expected a string'],
+  ])('fails for a wrong addHost %s', (_what, options, path, field, fragment) => {
+    const waypoint = new AmbientEgressWaypoint(chart, 'wp');
+    expectFails(() => waypoint.addHost('api.example.com', any(options)), path, field, fragment);
+  });
+
+  test('fails for a host that is not a string', () => {
+    const waypoint = new AmbientEgressWaypoint(chart, 'wp');
+    expectFails(() => waypoint.addHost(any(['api.example.com'])), 'test/wp', 'host', 'invalid host ["api.example.com"]: a host must be a string such as "api.example.com"');
+  });
+
+  test.each([
+    ['options', 'admin', 'rule "r"', 'expected WaypointAllowOptions (an object of options), got the string "admin"'],
+    ['identities', { identities: ADMIN }, 'rule "r".identities', 'expected a list, got an object {"namespace":"shop","serviceAccountName":"admin"}; give a list, each a WorkloadIdentity'],
+    ['identities[0]', { identities: [{ namespace: 'shop' }] }, 'rule "r".identities[0]', 'expected a WorkloadIdentity, got an object {"namespace":"shop"}; make one with WorkloadIdentity.serviceAccount'],
+    ['ports', { identities: [ADMIN], ports: 443 }, 'rule "r".ports', 'expected a list, got the number 443'],
+    ['methods', { identities: [ADMIN], methods: 'GET' }, 'rule "r".methods', 'expected a list, got the string "GET"; wrap it in a list: ["GET"]'],
+    ['paths', { identities: [ADMIN], paths: '/get' }, 'rule "r".paths', 'expected a list, got the string "/get"'],
+    ['paths[0]', { identities: [ADMIN], paths: [7] }, 'rule "r".paths[0]', 'expected a string such as "/get", got the number 7'],
+  ])('fails for a wrong allow %s', (_what, options, field, fragment) => {
+    const waypoint = new AmbientEgressWaypoint(chart, 'wp');
+    const h = waypoint.addHost('api.example.com', { ports: [EgressPort.http(80)] });
+    expectFails(() => h.allow('r', any(options)), host, field, fragment);
+  });
+
+  test('fails for allow props on the waypoint that are not an object', () => {
+    const waypoint = new AmbientEgressWaypoint(chart, 'wp');
+    expectFails(() => waypoint.allow('r', any('api.example.com')), 'test/wp', 'rule "r"', 'expected WaypointAllowProps (an object of options), got the string "api.example.com"');
+  });
+});
+
+describe('L7: EgressNetworkPolicy and EgressGatewayNetworkPolicy: wrong JavaScript types', () => {
+  test.each([
+    ['props', 'shop', 'props', 'expected EgressNetworkPolicyProps (an object of options), got the string "shop"'],
+    ['mesh', { mesh: {} }, 'mesh', 'expected a MeshSettings, got an object {}; make one with new MeshSettings'],
+    ['dataplane', { dataplane: 'ambient' }, 'dataplane', 'dataplane "ambient" is not a DataplaneMode; use one of DataplaneMode.SIDECAR, DataplaneMode.AMBIENT'],
+    ['dns', { dns: DnsResolver.kubeDns() }, 'dns', 'expected a list, got an object {"kind":"pods","port":53'],
+    ['dns[0]', { dns: [{ port: 53, namespace: 'kube-system' }] }, 'dns[0]', 'expected a DnsResolver, got an object {"port":53,"namespace":"kube-system"}; make one with DnsResolver.kubeDns'],
+    ['egressPaths', { egressPaths: 'gateway' }, 'egressPaths', 'expected a list, got the string "gateway"'],
+    ['egressPaths[0]', { egressPaths: [{ namespace: 'istio-egress' }] }, 'egressPaths[0]', 'expected an IEgressPath, got an object {"namespace":"istio-egress"} (no toEgressPathConfig)'],
+    ['waypoints', { waypoints: 15008 }, 'waypoints', 'expected a list, got the number 15008'],
+    ['waypoints[0]', { dataplane: DataplaneMode.AMBIENT, waypoints: ['waypoint'] }, 'waypoints[0]', 'expected an IEgressPath, got the string "waypoint" (no toEgressPathConfig)'],
+  ])('fails for a wrong EgressNetworkPolicy %s', (_what, props, field, fragment) => {
+    const given = typeof props === 'string' ? props : { namespace: 'shop', ...props };
+    expectFails(() => new EgressNetworkPolicy(chart, 'np', any(given)), 'test/np', field, fragment);
+  });
+
+  test('fails for a path given to allowEgressPath that is not an IEgressPath', () => {
+    const np = new EgressNetworkPolicy(chart, 'np', { namespace: 'shop' });
+    expectFails(() => np.allowEgressPath(any(null)), 'test/np', 'allowEgressPath #0', 'expected an IEgressPath, got null (no toEgressPathConfig)');
+  });
+
+  const gatewayPath = () => new WildcardEgressGateway(chart, 'wc', { hosts: ['*.example.com'] });
+  test.each([
+    ['paths', () => ({ paths: 'wc' }), 'paths', 'expected a list, got the string "wc"; wrap it in a list: ["wc"]'],
+    ['paths[0]', () => ({ paths: [42] }), 'paths[0]', 'expected an IEgressPath, got the number 42 (no toEgressPathConfig)'],
+    ['mesh', () => ({ paths: [gatewayPath()], mesh: 'istio-system' }), 'mesh', 'expected a MeshSettings, got the string "istio-system"'],
+    ['restrictIngress', () => ({ paths: [gatewayPath()], restrictIngress: 'false' }), 'restrictIngress', 'expected true or false, got the string "false"'],
+    ['ipv6', () => ({ paths: [gatewayPath()], ipv6: 1 }), 'ipv6', 'expected true or false, got the number 1'],
+    ['externalPorts[0]', () => ({ paths: [gatewayPath()], externalPorts: [null] }), 'externalPorts[0]', 'a port number such as 443 must not be null; remove the empty entry'],
+    ['excludeCidrs[0]', () => ({ paths: [gatewayPath()], excludeCidrs: [undefined] }), 'excludeCidrs[0]', 'must not be undefined; remove the empty entry'],
+    ['internalDestinations[0]', () => ({ paths: [gatewayPath()], internalDestinations: ['10.0.0.0/8'] }), 'internalDestinations[0]', 'expected InternalDestination (an object of options), got the string "10.0.0.0/8"'],
+    ['dns[0]', () => ({ paths: [gatewayPath()], dns: ['10.96.0.10'] }), 'dns[0]', 'expected a DnsResolver, got the string "10.96.0.10"'],
+  ])('fails for a wrong EgressGatewayNetworkPolicy %s', (_what, props, field, fragment) => {
+    expectFails(() => new EgressGatewayNetworkPolicy(chart, 'gnp', any(props())), 'test/gnp', field, fragment);
+  });
+
+  test('fails for props that are not an object, and a client that is not an EgressNetworkPolicy', () => {
+    expectFails(() => new EgressGatewayNetworkPolicy(chart, 'a', any('wc')), 'test/a', 'paths', 'at least one egress path is required');
+    const policy = new EgressGatewayNetworkPolicy(chart, 'b', { paths: [gatewayPath()] });
+    expectFails(() => policy.allowClient(any({ namespace: 'shop' })), 'test/b', 'allowClient #0', 'expected an EgressNetworkPolicy, got an object {"namespace":"shop"}; make one with new EgressNetworkPolicy');
+  });
+});
+
+describe('L7: TlsOriginationEgress: wrong JavaScript types', () => {
+  const base = { hosts: ['api.example.com'], allowFrom: [WorkloadIdentity.allInNamespace('shop')] };
+  test.each([
+    ['props', 'api.example.com', 'props', 'expected TlsOriginationEgressProps (an object of options), got the string "api.example.com"'],
+    ['tls', { ...base, tls: 'SIMPLE' }, 'tls', 'expected an OriginationTls, got the string "SIMPLE"; make one with OriginationTls.simple'],
+    ['tls object', { ...base, tls: { mode: 'SIMPLE' } }, 'tls', 'expected an OriginationTls, got an object {"mode":"SIMPLE"}'],
+    ['gateway', { ...base, gateway: { namespace: 'istio-egress' } }, 'gateway', 'expected an IEgressGateway, got an object {"namespace":"istio-egress"} (no findPort, claimPort'],
+    ['mesh', { ...base, mesh: { trustDomain: 'x' } }, 'mesh', 'expected a MeshSettings, got an object {"trustDomain":"x"}'],
+    ['gatewayPort', { ...base, gatewayPort: '80' }, 'gatewayPort', 'gateway port "80" must be an integer in the range 1..65535'],
+    ['httpPort', { ...base, httpPort: 0 }, 'httpPort', 'port number 0 must be an integer in the range 1..65535'],
+    ['tlsPort', { ...base, tlsPort: 65536 }, 'tlsPort', 'port number 65536 must be an integer in the range 1..65535'],
+    ['accessLogging', { ...base, accessLogging: 'on' }, 'accessLogging', 'expected true or false, got the string "on"'],
+    ['hosts[0]', { ...base, hosts: [7] }, 'hosts[0]', 'expected a string such as "api.example.com", got the number 7'],
+  ])('fails for a wrong %s', (_what, props, field, fragment) => {
+    expectFails(() => new TlsOriginationEgress(chart, 'tls', any(props)), 'test/tls', field, fragment);
+  });
+
+  test('fails for addHost options that are not an object, or a tls that is not an OriginationTls', () => {
+    const egress = new TlsOriginationEgress(chart, 'tls', base);
+    expectFails(() => egress.addHost('b.example.com', any('SIMPLE')), 'test/tls', 'addHost "b.example.com".options', 'expected OriginationHostOptions (an object of options), got the string "SIMPLE"');
+    expectFails(() => egress.addHost('c.example.com', any({ tls: {} })), 'test/tls', 'addHost "c.example.com".tls', 'expected an OriginationTls, got an object {}');
+    egress.addHost('d.example.com', { tls: OriginationTls.simple() });
+    expect(egress.hosts).toEqual(['api.example.com', 'd.example.com']);
+  });
+});
+
+describe('L7: boundary property for the ambient and network-policy constructs: a located error or a valid synth, never a TypeError', () => {
+  const waypointKeys = [
+    'namespace', 'name', 'createNamespace', 'allowedNamespaces', 'istioVersion', 'istiodWildcardTlsEnabled', 'replicas', 'autoscaling',
+    'minAvailable', 'resources', 'spreadAcrossZones', 'mesh', 'hostExemptions',
+  ];
+  test('fails only with messages naming test/wp and the field (AmbientEgressWaypoint)', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...waypointKeys), fc.anything({ withNullPrototype: false }), (key, value) => {
+        const c = Testing.chart();
+        try {
+          new AmbientEgressWaypoint(c, 'wp', { [key]: value } as any).addHost('api.example.com').allow('admin', { identities: [ADMIN] });
+        } catch (e) {
+          expect(e).not.toBeInstanceOf(TypeError);
+          expect((e as Error).message).toMatch(new RegExp(`^test/wp: ${key}[\\[.:]`));
+          return;
+        }
+        try {
+          synthValid(c);
+        } catch (e) {
+          // an exemption for a host the waypoint does not have is reported at synth, with path and field
+          expect(key).toBe('hostExemptions');
+          expect((e as Error).message).toMatch(/\[test\/wp\] hostExemptions\[\d+\]: /);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  const hostKeys = ['ports', 'resolution', 'tlsOrigination', 'namespace', 'name', 'exportTo'];
+  test('fails only with messages naming the host (or the waypoint) and the field (addHost options)', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...hostKeys), fc.anything({ withNullPrototype: false }), (key, value) => {
+        const c = Testing.chart();
+        const waypoint = new AmbientEgressWaypoint(c, 'wp');
+        try {
+          waypoint.addHost('api.example.com', { [key]: value } as any).allow('admin', { identities: [ADMIN] });
+        } catch (e) {
+          expect(e).not.toBeInstanceOf(TypeError);
+          expect((e as Error).message).toMatch(new RegExp(`^test/wp(/[a-z0-9-]+)?: (${key}|ports|name)[\\[.:]`));
+          return;
+        }
+        synthValid(c);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  const policyKeys = ['name', 'podLabels', 'dataplane', 'dns', 'egressPaths', 'waypoints', 'mesh'];
+  test('fails only with messages naming test/np and the field (EgressNetworkPolicy)', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...policyKeys), fc.anything({ withNullPrototype: false }), (key, value) => {
+        const c = Testing.chart();
+        try {
+          new EgressNetworkPolicy(c, 'np', { namespace: 'shop', [key]: value } as any);
+        } catch (e) {
+          expect(e).not.toBeInstanceOf(TypeError);
+          expect((e as Error).message).toMatch(new RegExp(`^test/np: ${key}[\\[.:]`));
+          return;
+        }
+        synthValid(c);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  const gatewayPolicyKeys = ['paths', 'name', 'externalPorts', 'internalDestinations', 'excludeCidrs', 'ipv6', 'restrictIngress', 'dns', 'mesh'];
+  test('fails only with messages naming test/gnp and the field (EgressGatewayNetworkPolicy)', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...gatewayPolicyKeys), fc.anything({ withNullPrototype: false }), (key, value) => {
+        const c = Testing.chart();
+        const wc = new WildcardEgressGateway(c, 'wc', { hosts: ['*.example.com'] });
+        try {
+          const policy = new EgressGatewayNetworkPolicy(c, 'gnp', { paths: [wc], [key]: value } as any);
+          if (policy.restrictIngress) {
+            policy.allowClientNamespace('shop');
+          }
+        } catch (e) {
+          expect(e).not.toBeInstanceOf(TypeError);
+          expect((e as Error).message).toMatch(new RegExp(`^test/gnp: ${key}[\\[.:]`));
+          return;
+        }
+        synthValid(c);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

@@ -386,7 +386,7 @@ describe('EgressNetworkPolicy | bad input', () => {
     [{ namespace: 'shop', dns: [] }, 'test/np: dns: an empty list leaves the pods without DNS: every name lookup (the application\'s and the Istio proxy\'s) would fail. Omit dns for the cluster DNS pods, list your resolvers (e.g. DnsResolver.ipAddresses with 169.254.20.10/32 for NodeLocal DNSCache), or acknowledge it with DnsResolver.none and the reason why the pods need no DNS'],
     [{ namespace: 'shop', dns: [DnsResolver.none('')] }, 'test/np: dns[0]: DnsResolver.none needs a reason on one line'],
     [{ namespace: 'shop', dns: [DnsResolver.none('ips only'), DnsResolver.kubeDns()] }, 'test/np: dns: DnsResolver.none means no DNS at all and cannot be combined with resolvers'],
-    [{ namespace: 'shop', dns: [null] }, 'test/np: dns[0]: a DNS resolver must not be null or undefined'],
+    [{ namespace: 'shop', dns: [null] }, 'test/np: dns[0]: a DnsResolver must not be null; remove the empty entry'],
     [{ namespace: 'shop', dns: [DnsResolver.ipAddresses(['10.0.0.0/33'])] }, 'test/np: dns[0].cidrs[0]: "10.0.0.0/33" is not a valid CIDR: the prefix length "33" must be a whole number 0..32 for an IPv4 address'],
     [{ namespace: 'shop', dns: [DnsResolver.ipAddresses(['169.254.20.10'])] }, 'test/np: dns[0].cidrs[0]: "169.254.20.10" has no prefix length; did you mean "169.254.20.10/32" (that one address)?'],
     [{ namespace: 'shop', dns: [DnsResolver.ipAddresses(['fd00::a'])] }, 'test/np: dns[0].cidrs[0]: "fd00::a" has no prefix length; did you mean "fd00::a/128" (that one address)?'],
@@ -403,8 +403,8 @@ describe('EgressNetworkPolicy | bad input', () => {
     [{ namespace: 'shop', name: 'x'.repeat(64) }, 'a NetworkPolicy name is 64 characters long; a DNS label has at most 63'],
     [{ namespace: 'kube-system' }, 'test/np: namespace: locking down every pod of "kube-system" would break the cluster: the cluster DNS and other system pods would be cut off'],
     [{ namespace: 'istio-system' }, 'test/np: namespace: locking down every pod of "istio-system" would break the cluster: istiod would be cut off from the Kubernetes API server'],
-    [{ namespace: 'shop', dataplane: 'HYBRID' }, 'test/np: dataplane: "HYBRID" is not a dataplane mode'],
-    [{ namespace: 'shop', egressPaths: [null] }, 'test/np: egressPaths[0]: an egress path must not be null or undefined'],
+    [{ namespace: 'shop', dataplane: 'HYBRID' }, 'test/np: dataplane: dataplane "HYBRID" is not a DataplaneMode; use one of DataplaneMode.SIDECAR, DataplaneMode.AMBIENT'],
+    [{ namespace: 'shop', egressPaths: [null] }, 'test/np: egressPaths[0]: an egress path (IEgressPath) must not be null; remove the empty entry'],
   ])('fails for %j', (props, message) => {
     const chart = Testing.chart();
     expect(() => new EgressNetworkPolicy(chart, 'np', props as any)).toThrow(message);
@@ -415,13 +415,13 @@ describe('EgressNetworkPolicy | bad input', () => {
   });
 
   test.each([
-    [{ namespace: 'istio-egress', podLabels: { istio: 'egress' }, podPorts: [70000], externalPorts: [] }, 'test/np: allowEgressPath #0: podPorts[0] 70000 must be an integer in the range 1..65535'],
-    [{ namespace: 'istio-egress', podLabels: { istio: 'egress' }, podPorts: [0], externalPorts: [] }, 'test/np: allowEgressPath #0: podPorts[0] 0 must be an integer in the range 1..65535'],
-    [{ namespace: 'istio-egress', podLabels: { istio: 'egress' }, podPorts: [], externalPorts: [] }, 'test/np: allowEgressPath #0: the path has no pod ports: a rule without ports would allow every port of its pods'],
+    [{ namespace: 'istio-egress', podLabels: { istio: 'egress' }, podPorts: [70000], externalPorts: [] }, 'test/np: allowEgressPath #0: podPorts[0]: port number 70000 must be an integer in the range 1..65535'],
+    [{ namespace: 'istio-egress', podLabels: { istio: 'egress' }, podPorts: [0], externalPorts: [] }, 'test/np: allowEgressPath #0: podPorts[0]: port number 0 must be an integer in the range 1..65535'],
+    [{ namespace: 'istio-egress', podLabels: { istio: 'egress' }, podPorts: [], externalPorts: [] }, 'test/np: allowEgressPath #0: podPorts: the path has no pod ports: a rule without ports would allow every port of its pods'],
     [{ namespace: 'istio-egress', podLabels: {}, podPorts: [8443], externalPorts: [] }, 'test/np: allowEgressPath #0: the proxy pods in "istio-egress" have no pod labels: an empty selector would open the ports to every pod of the namespace'],
     [{ namespace: 'istio egress', podLabels: { istio: 'egress' }, podPorts: [8443], externalPorts: [] }, 'test/np: allowEgressPath #0: invalid namespace "istio egress"'],
     [{ namespace: 'istio-egress', podLabels: { istio: 'Egress Gateway' }, podPorts: [8443], externalPorts: [] }, 'test/np: allowEgressPath #0: podLabels: invalid value "Egress Gateway" for label "istio"'],
-    [undefined, 'test/np: allowEgressPath #0: toEgressPathConfig returned nothing'],
+    [undefined, 'test/np: allowEgressPath #0: toEgressPathConfig() returned undefined; it must name'],
   ])('fails for a path whose config is %j', (config, message) => {
     const np = new EgressNetworkPolicy(Testing.chart(), 'np', { namespace: 'shop' });
     expect(() => np.allowEgressPath(new FakePath(config))).toThrow(message);
@@ -449,7 +449,7 @@ describe('EgressNetworkPolicy | bad input', () => {
         'Make the waypoint\'s egress path (toEgressPathConfig) list pod port 15008',
     );
     expect(() => new EgressNetworkPolicy(chart, 'np2', { namespace: 'shop', waypoints: [waypointPath(waypoint), null as any] })).toThrow(
-      'test/np2: waypoints[1]: a waypoint must not be null or undefined',
+      'test/np2: waypoints[1]: a waypoint (IEgressPath) must not be null; remove the empty entry',
     );
   });
 
@@ -500,14 +500,14 @@ describe('EgressGatewayNetworkPolicy | bad input', () => {
 
   test.each([
     [(w: WildcardEgressGateway) => ({ paths: [] }), 'test/gw: paths: at least one egress path is required'],
-    [(w: WildcardEgressGateway) => ({ paths: [w, null] }), 'test/gw: paths[1]: an egress path must not be null or undefined'],
+    [(w: WildcardEgressGateway) => ({ paths: [w, null] }), 'test/gw: paths[1]: an egress path (IEgressPath) must not be null; remove the empty entry'],
     [(w: WildcardEgressGateway) => ({ paths: [w, new FakePath({ namespace: 'istio-egress', podLabels: { istio: 'other' }, podPorts: [8443], externalPorts: [443] })] }),
       'test/gw: paths[1]: its pods istio-egress/{istio=other} are not the pods of paths[0] (istio-egress/{cdk8s-istio-egress/gateway=egress-gateway.istio-egress}); one EgressGatewayNetworkPolicy locks down one gateway: define one per gateway'],
     [(w: WildcardEgressGateway) => ({ paths: [w.gateway] }),
       'test/gw: externalPorts: the gateway could reach no external port: its paths name none (an EgressGateway does not know the ports its routes use). Pass the construct that routes through the gateway (e.g. a WildcardEgressGateway) in paths, or list externalPorts'],
     [(w: WildcardEgressGateway) => ({ paths: [w], externalPorts: [0] }), 'test/gw: externalPorts[0]: external port 0 must be an integer in the range 1..65535'],
     [(w: WildcardEgressGateway) => ({ paths: [new FakePath({ namespace: 'istio-egress', podLabels: { istio: 'x' }, podPorts: [8443], externalPorts: [65536] })] }),
-      'test/gw: paths[0]: externalPorts[0] 65536 must be an integer in the range 1..65535'],
+      'test/gw: paths[0].externalPorts[0]: port number 65536 must be an integer in the range 1..65535'],
     [(w: WildcardEgressGateway) => ({ paths: [w], internalDestinations: [{ cidr: '8.8.8.8/32', reason: 'dns' }] }),
       'test/gw: internalDestinations[0].cidr: "8.8.8.8/32" is not inside an excluded range (0.0.0.0/8, 10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, 168.63.129.16/32, 169.254.0.0/16, 172.16.0.0/12, 192.0.0.0/24, 192.168.0.0/16, 198.18.0.0/15, 240.0.0.0/4): the gateway may reach it on its external ports already. List only internal ranges, one by one'],
     [(w: WildcardEgressGateway) => ({ paths: [w], internalDestinations: [{ cidr: '10.20.0.0/16', reason: ' ' }] }),
@@ -519,7 +519,7 @@ describe('EgressGatewayNetworkPolicy | bad input', () => {
       'test/gw: internalDestinations[0].cidr: "fd00:ec2::254/128" is IPv6, but the gateway gets no IPv6 egress (ipv6 is false); set ipv6 to true first'],
     [(w: WildcardEgressGateway) => ({ paths: [w], internalDestinations: [{ cidr: '10.20.0.0/16', reason: 'a' }, { cidr: '10.20.0.0/16', reason: 'b' }] }),
       'test/gw: internalDestinations[1].cidr: "10.20.0.0/16" is already listed at internalDestinations[0]; list each range once'],
-    [(w: WildcardEgressGateway) => ({ paths: [w], internalDestinations: [null] }), 'test/gw: internalDestinations[0]: an internal destination must not be null or undefined'],
+    [(w: WildcardEgressGateway) => ({ paths: [w], internalDestinations: [null] }), 'test/gw: internalDestinations[0]: an internal destination { cidr, reason } must not be null; remove the empty entry'],
     [(w: WildcardEgressGateway) => ({ paths: [w], excludeCidrs: ['10.1.0.0/16'] }), 'test/gw: excludeCidrs[0]: "10.1.0.0/16" is already excluded (inside "10.0.0.0/8"); remove it'],
     [(w: WildcardEgressGateway) => ({ paths: [w], excludeCidrs: ['8.0.0.0/5'] }), 'test/gw: excludeCidrs[0]: "8.0.0.0/5" contains the excluded "10.0.0.0/8"; list only the ranges not excluded yet (see excludedCidrs), or split it'],
     [(w: WildcardEgressGateway) => ({ paths: [w], excludeCidrs: ['0.0.0.0/0'] }), 'test/gw: excludeCidrs[0]: "0.0.0.0/0" excludes every address: the gateway could reach nothing'],
@@ -558,8 +558,8 @@ describe('EgressGatewayNetworkPolicy | bad input', () => {
     expect(() => open.allowClient(client)).toThrow('test/open: allowClient #0: restrictIngress is false, so ingress to the gateway is not restricted by this policy and an allow rule would restrict it');
     const gw = new EgressGatewayNetworkPolicy(chart, 'gw', { paths: [wildcard], name: 'other-name' });
     expect(() => gw.allowClientNamespace('Shop')).toThrow('test/gw: allowClientNamespace #0: invalid namespace "Shop"');
-    expect(() => gw.allowMetricsScraping('monitoring', {})).toThrow('test/gw: allowMetricsScraping #1: podLabels: an empty label set would select every pod of the namespace');
-    expect(() => gw.allowClient(null as any)).toThrow('test/gw: allowClient #2: a client EgressNetworkPolicy must not be null or undefined');
+    expect(() => gw.allowMetricsScraping('monitoring', {})).toThrow('test/gw: allowMetricsScraping #1.podLabels: an empty label set would select every pod of the namespace');
+    expect(() => gw.allowClient(null as any)).toThrow('test/gw: allowClient #2: expected an EgressNetworkPolicy, got null; make one with new EgressNetworkPolicy');
   });
 });
 

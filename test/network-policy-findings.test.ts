@@ -85,14 +85,14 @@ describe('M2: the pods of an egress waypoint can be fenced like a gateway', () =
   });
 
   test.each([
-    ['an empty object', () => ({}), 'an empty object is not an egress path: it has no toEgressPathConfig method'],
-    ['a plain object', () => ({ namespace: 'istio-egress', name: 'egress-waypoint' }), 'an object with namespace, name is not an egress path'],
-    ['a construct of another kind', (scope: Construct) => new Construct(scope, 'not-a-path'), 'the construct "test/not-a-path" (Construct) is not an egress path'],
+    ['an empty object', () => ({}), 'expected an IEgressPath, got an object {} (no toEgressPathConfig); use a WildcardEgressGateway, TlsOriginationEgress'],
+    ['a plain object', () => ({ namespace: 'istio-egress', name: 'egress-waypoint' }), 'expected an IEgressPath, got an object {"namespace":"istio-egress","name":"egress-waypoint"} (no toEgressPathConfig)'],
+    ['a construct of another kind', (scope: Construct) => new Construct(scope, 'not-a-path'), 'expected an IEgressPath, got the construct "test/not-a-path" (Construct) (no toEgressPathConfig)'],
   ])('M2: %s passed from JavaScript as a path gets a clear error, not "toEgressPathConfig is not a function"', (_what, make, message) => {
     const chart = Testing.chart();
     const notAPath = make(chart) as any;
     expect(() => new EgressGatewayNetworkPolicy(chart, 'gw', { paths: [notAPath] })).toThrow(`test/gw: paths[0]: ${message}`);
-    expect(() => new EgressGatewayNetworkPolicy(chart, 'gw2', { paths: [notAPath] })).toThrow('Pass an IEgressPath');
+    expect(() => new EgressGatewayNetworkPolicy(chart, 'gw2', { paths: [notAPath] })).toThrow('or an object whose toEgressPathConfig method returns the proxy pods and ports');
     const np = new EgressNetworkPolicy(chart, 'np', { namespace: 'shop', dataplane: DataplaneMode.AMBIENT });
     expect(() => np.allowWaypoint(notAPath)).toThrow(`test/np: allowWaypoint #0: ${message}`);
     expect(() => np.allowEgressPath(notAPath)).toThrow(`test/np: allowEgressPath #0: ${message}`);
@@ -274,15 +274,15 @@ describe('#11 item 6: wrong JavaScript types get a clear error, not a TypeError'
     const chart = Testing.chart();
     const wildcard = new WildcardEgressGateway(chart, 'wc', { hosts: ['*.example.com'] });
     expect(() => new EgressNetworkPolicy(chart, 'a', { namespace: 'shop', egressPaths: wildcard as any })).toThrow(
-      'test/a: egressPaths: a value of type object is not a list; give a list of egress paths',
+      'test/a: egressPaths: expected a list, got the construct "test/wc" (WildcardEgressGateway); give a list, each an egress path (IEgressPath)',
     );
-    expect(() => new EgressNetworkPolicy(chart, 'b', { namespace: 'shop', waypoints: waypoint as any })).toThrow('test/b: waypoints: a value of type object is not a list');
+    expect(() => new EgressNetworkPolicy(chart, 'b', { namespace: 'shop', waypoints: waypoint as any })).toThrow('test/b: waypoints: expected a list, got an object {}; give a list, each a waypoint (IEgressPath)');
     expect(() => new EgressGatewayNetworkPolicy(chart, 'c', { paths: [wildcard], excludeCidrs: '203.0.113.0/24' as any })).toThrow(
-      'test/c: excludeCidrs: "203.0.113.0/24" is not a list; give a list of CIDRs',
+      'test/c: excludeCidrs: expected a list, got the string "203.0.113.0/24"; wrap it in a list: ["203.0.113.0/24"]',
     );
-    expect(() => new EgressGatewayNetworkPolicy(chart, 'd', { paths: [wildcard], externalPorts: 8443 as any })).toThrow('test/d: externalPorts: 8443 is not a list');
+    expect(() => new EgressGatewayNetworkPolicy(chart, 'd', { paths: [wildcard], externalPorts: 8443 as any })).toThrow('test/d: externalPorts: expected a list, got the number 8443');
     expect(() => new EgressGatewayNetworkPolicy(chart, 'e', { paths: [wildcard], internalDestinations: { cidr: '10.0.0.0/8', reason: 'x' } as any })).toThrow(
-      'test/e: internalDestinations: a value of type object is not a list',
+      'test/e: internalDestinations: expected a list, got an object {"cidr":"10.0.0.0/8","reason":"x"}',
     );
   });
 });

@@ -61,8 +61,27 @@ describe('WildcardEgressGateway | the blog scenario (examples/wildcard-egress)',
       expect(ef.spec.priority).toBe(10);
       expect(ef.spec.configPatches.every((p: any) => p.match.context === 'GATEWAY')).toBe(true);
       const merge = ef.spec.configPatches.find((p: any) => p.applyTo === 'NETWORK_FILTER');
-      expect(merge.match.listener).toEqual({ portNumber: 8443, filterChain: { filter: { name: 'envoy.filters.network.tcp_proxy' } } });
+      expect(merge.match.listener).toEqual({
+        portNumber: 8443,
+        filterChain: { sni: 'egress-gateway.istio-egress.svc.cluster.local', filter: { name: 'envoy.filters.network.tcp_proxy' } },
+      });
       expect(merge.patch.value.typed_config.cluster).toBe('wildcard-egress_sni_cluster_443');
+    }
+  });
+
+  test('X1: the tcp_proxy MERGE matches only the filter chain of its own Gateway server (its SNI), not every chain on the port', () => {
+    // Another team's Gateway server on the same pods and port gets its own filter chain on the same listener; a MERGE
+    // matched by port alone would rewrite that chain's tcp_proxy into the SNI forwarder (see test/xds X1).
+    const gateway = named(objects, 'Gateway', 'wildcard-egress');
+    const ownSni = gateway.spec.servers.map((s: any) => s.hosts.map((h: string) => h.replace(/^\.\//, '')));
+    expect(ownSni).toEqual([['egress-gateway.istio-egress.svc.cluster.local']]);
+    const merges = byKind(objects, 'EnvoyFilter').flatMap((ef) => ef.spec.configPatches.filter((p: any) => p.patch.operation === 'MERGE'));
+    expect(merges.length).toBeGreaterThan(0);
+    for (const merge of merges) {
+      expect(merge.match.listener.filterChain.sni).toBe(ownSni[0][0]);
+      // the SNI the clients present is the one the chain is selected by
+      const subset = named(objects, 'DestinationRule', 'egress-gateway-clients').spec.subsets.find((x: any) => x.name === 'wildcard-egress');
+      expect(subset.trafficPolicy.portLevelSettings[0].tls.sni).toBe(merge.match.listener.filterChain.sni);
     }
   });
 

@@ -85,9 +85,10 @@ export interface EgressAllowListOptions {
   readonly mesh?: MeshSettings;
 
   /**
-   * The Istio release the cluster runs (wildcard hosts at the waypoint need >= 1.28).
+   * The Istio release the cluster runs (wildcard hosts at the waypoint need >= 1.28). Prefer `mesh.istioVersion`;
+   * given in both, the two must agree.
    *
-   * @default IstioVersion.V1_30
+   * @default - `mesh.istioVersion`
    */
   readonly istioVersion?: IstioVersion;
 

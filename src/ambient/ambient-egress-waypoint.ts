@@ -1,16 +1,27 @@
 import { ApiObject, Yaml } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { EgressWaypointAttributes, EgressWaypointBase, IEgressWaypoint, ImportedEgressWaypoint, validateRouteNamespaces, validateWaypointIdentity } from './egress-waypoint';
+import {
+  EgressWaypointAttributes,
+  EgressWaypointBase,
+  IEgressWaypoint,
+  ImportedEgressWaypoint,
+  validateRouteNamespaces,
+  validateWaypointIdentity,
+  validateWaypointSettings,
+} from './egress-waypoint';
 import { DATAPLANE_MODE, NAMESPACE_NAME_LABEL, WAYPOINT_FOR } from './waypoint-labels';
 import { Gateway as KubeGateway, GatewaySpecListenersAllowedRoutesNamespacesFrom } from '../../imports/gateway.networking.k8s.io';
+import { requireBoolean, requireStruct } from '../core/boundary';
+import { inField } from '../core/errors';
+import { HostExemption } from '../core/host';
 import { WorkloadIdentity } from '../core/identity';
 import { IstioVersion } from '../core/istio-version';
 import { MeshSettings } from '../core/mesh';
 import { dnsLabelName } from '../core/names';
 import { MeshRegistry } from '../core/registry';
 import { libraryLabels } from '../core/visibility';
-import { cpuUtilizationMetrics, ProxyWorkloadOptions, resourceAmounts, validateScaling, WorkloadScaling } from '../core/workload-scaling';
+import { checkResourceTypes, cpuUtilizationMetrics, ProxyWorkloadOptions, resourceAmounts, validateScaling, WorkloadScaling } from '../core/workload-scaling';
 
 const k8s = plus.k8s;
 
@@ -30,7 +41,8 @@ export interface AmbientEgressWaypointProps extends ProxyWorkloadOptions {
 
   /**
    * The waypoint's name: its Gateway, and the Deployment, Service, ServiceAccount, HorizontalPodAutoscaler and
-   * PodDisruptionBudget Istio creates for it. A DNS label.
+   * PodDisruptionBudget Istio creates for it. A DNS-1035 label (starts with a letter), as Kubernetes requires of a
+   * Service name.
    *
    * @default "egress-waypoint"
    */
@@ -62,9 +74,10 @@ export interface AmbientEgressWaypointProps extends ProxyWorkloadOptions {
   readonly allowedNamespaces?: string[];
 
   /**
-   * The Istio release the cluster runs; wildcard hosts (`DYNAMIC_DNS`) are checked against it.
+   * The Istio release the cluster runs; wildcard hosts (`DYNAMIC_DNS`) are checked against it. Set it once in
+   * `mesh` (`MeshSettings.istioVersion`) instead; given in both places, the two must agree.
    *
-   * @default IstioVersion.V1_30
+   * @default - `mesh.istioVersion` (IstioVersion.NEWEST_SUPPORTED unless the mesh settings say otherwise)
    */
   readonly istioVersion?: IstioVersion;
 
@@ -91,6 +104,16 @@ export interface AmbientEgressWaypointProps extends ProxyWorkloadOptions {
    * @default MeshSettings.defaults()
    */
   readonly mesh?: MeshSettings;
+
+  /**
+   * Hosts the waypoint refuses by default, accepted anyway for the reason given (recorded on the host's ServiceEntry,
+   * annotation `cdk8s-istio-egress/host-exemptions`): names that lead into the cluster (the cluster domain,
+   * `*.internal`, `<service>.<namespace>`), cloud metadata names, and wildcards anyone can register a name under
+   * (`*.com`, `*.co.uk`, `*.amazonaws.com`, `*.github.io`, ...). See `HostExemption`.
+   *
+   * @default - none: a refused host fails synthesis
+   */
+  readonly hostExemptions?: HostExemption[];
 }
 
 /**
@@ -175,9 +198,11 @@ export class AmbientEgressWaypoint extends EgressWaypointBase {
   public constructor(scope: Construct, id: string, props: AmbientEgressWaypointProps = {}) {
     super(scope, id);
     MeshRegistry.of(this).register('%s', this);
-    this.mesh = props.mesh ?? MeshSettings.defaults();
-    this.istioVersion = props.istioVersion ?? IstioVersion.V1_30;
-    this.istiodWildcardTlsEnabled = props.istiodWildcardTlsEnabled ?? false;
+    props = inField(this, 'props', () => requireStruct<AmbientEgressWaypointProps>(props ?? {}, 'AmbientEgressWaypointProps'));
+    const settings = validateWaypointSettings(this, props);
+    this.mesh = settings.mesh;
+    this.istioVersion = settings.istioVersion;
+    this.istiodWildcardTlsEnabled = settings.istiodWildcardTlsEnabled;
     const { namespace, name } = validateWaypointIdentity(this, props.namespace ?? 'istio-egress', props.name ?? 'egress-waypoint', this.mesh);
     this.namespace = namespace;
     this.name = name;
@@ -185,8 +210,10 @@ export class AmbientEgressWaypoint extends EgressWaypointBase {
     this.routeNamespaces = validateRouteNamespaces(this, this.namespace, props.allowedNamespaces);
     this.scaling = validateScaling(this, props);
     this.replicas = this.scaling.replicas;
+    this._screenHosts(props.hostExemptions);
 
-    if (props.createNamespace ?? true) {
+    const createNamespace = props.createNamespace === undefined ? true : inField(this, 'createNamespace', () => requireBoolean(props.createNamespace));
+    if (createNamespace) {
       this.namespaceObject = new k8s.KubeNamespace(this, 'Namespace', {
         metadata: { name: this.namespace, labels: { ...libraryLabels(this.name), [DATAPLANE_MODE]: 'ambient' } },
       });
@@ -232,13 +259,13 @@ export class AmbientEgressWaypoint extends EgressWaypointBase {
   private parameters(props: AmbientEgressWaypointProps): { [key: string]: string } {
     const data: { [key: string]: string } = {};
     const podSpec: any = {};
-    const resources = resourceAmounts(props.resources);
+    const resources = props.resources === undefined ? undefined : resourceAmounts(inField(this, 'resources', () => checkResourceTypes(props.resources)));
     if (resources) {
       podSpec.containers = [{ name: 'istio-proxy', resources }];
     }
     // M6: look names with a dot up as given before trying the search path (see the class docs for what remains).
     podSpec.dnsConfig = { options: [{ name: 'ndots', value: '1' }] };
-    if (props.spreadAcrossZones ?? true) {
+    if (props.spreadAcrossZones === undefined ? true : inField(this, 'spreadAcrossZones', () => requireBoolean(props.spreadAcrossZones))) {
       // One selector object per constraint: a shared one would be written as a YAML anchor and alias.
       podSpec.topologySpreadConstraints = ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'].map((topologyKey) => ({
         maxSkew: 1,

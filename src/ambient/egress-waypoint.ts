@@ -2,10 +2,13 @@ import { Construct, IConstruct } from 'constructs';
 import { EgressWaypointHost, EgressWaypointHostOptions, hostResourceName } from './waypoint-host';
 import { GATEWAY_NAME_LABEL } from './waypoint-labels';
 import { WaypointAllowProps } from './waypoint-rules';
+import { requireArray, requireBoolean, requireInstance, requireStruct } from '../core/boundary';
+import { dns1035LabelProblem } from '../core/bounds';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, HBONE_PORT, IEgressPath } from '../core/egress-path';
-import { fieldError, inField, requirePresent } from '../core/errors';
-import { ExternalHost, properSuffixes } from '../core/host';
+import { fieldError, inField, problem } from '../core/errors';
+import { ExternalHost, HostExemption, properSuffixes } from '../core/host';
+import { HostScreen } from '../core/host-risk';
 import { WorkloadIdentity } from '../core/identity';
 import { IstioVersion } from '../core/istio-version';
 import { MeshSettings } from '../core/mesh';
@@ -79,9 +82,10 @@ export interface EgressWaypointAttributes {
   readonly allowedNamespaces?: string[];
 
   /**
-   * The Istio release the cluster runs; wildcard hosts (`DYNAMIC_DNS`) are checked against it.
+   * The Istio release the cluster runs; wildcard hosts (`DYNAMIC_DNS`) are checked against it. Set it once in
+   * `mesh` instead; given in both places, the two must agree.
    *
-   * @default IstioVersion.V1_30
+   * @default - `mesh.istioVersion`
    */
   readonly istioVersion?: IstioVersion;
 
@@ -99,6 +103,15 @@ export interface EgressWaypointAttributes {
    * @default MeshSettings.defaults()
    */
   readonly mesh?: MeshSettings;
+
+  /**
+   * Hosts the waypoint refuses by default, accepted anyway for the reason given (recorded on the host's
+   * ServiceEntry): in-cluster and cloud metadata names, and wildcards anyone can register a name under; see
+   * `AmbientEgressWaypointProps.hostExemptions`.
+   *
+   * @default - none: a refused host fails synthesis
+   */
+  readonly hostExemptions?: HostExemption[];
 }
 
 /**
@@ -138,6 +151,8 @@ export abstract class EgressWaypointBase extends Construct implements IEgressWay
   private readonly hostsByName = new Map<string, EgressWaypointHost[]>();
   /** The first host of `hostList` with each ServiceEntry name. */
   private readonly hostByServiceEntryName = new Map<string, EgressWaypointHost>();
+  /** Refuses in-cluster, metadata and public-suffix hosts (M3), with the waypoint's `hostExemptions`. */
+  private hostScreen?: HostScreen;
   /** For each proper suffix of a host's domain (`a.com` and `com` for `x.a.com` or `*.x.a.com`), the hosts under it. */
   private readonly hostsUnderSuffix = new Map<string, EgressWaypointHost[]>();
 
@@ -181,6 +196,7 @@ export abstract class EgressWaypointBase extends Construct implements IEgressWay
    */
   public addHost(host: string, options: EgressWaypointHostOptions = {}): EgressWaypointHost {
     const parsed = inField(this, 'host', () => ExternalHost.of(host));
+    options = inField(this, 'options', () => requireStruct<EgressWaypointHostOptions>(options ?? {}, 'EgressWaypointHostOptions'));
     const existing = this.hostsByName.get(parsed.name)?.[0];
     if (existing) {
       fieldError(this, 'host', `host "${parsed.name}" is already added (${existing.node.path}); add each host once, with all its ports and rules`);
@@ -200,6 +216,7 @@ export abstract class EgressWaypointBase extends Construct implements IEgressWay
    * @throws if the host was not added
    */
   public allow(name: string, props: WaypointAllowProps): void {
+    props = inField(this, `rule ${JSON.stringify(name)}`, () => requireStruct<WaypointAllowProps>(props, 'WaypointAllowProps'));
     const host = this.hostsByName.get(props.host)?.[0];
     if (!host) {
       const known = this.hostList.map((h) => `"${h.host.name}"`).join(', ') || 'none';
@@ -215,6 +232,8 @@ export abstract class EgressWaypointBase extends Construct implements IEgressWay
    * @internal
    */
   public _registerHost(host: EgressWaypointHost): void {
+    // M3: a waypoint, like an egress gateway, must not become a way into the cluster or to cloud metadata.
+    inField(host, 'host', () => this.hostScreen?.check(host.host));
     const routeNamespaces = this.allowedNamespaces;
     if (!routeNamespaces.includes(host.namespace)) {
       fieldError(
@@ -266,6 +285,28 @@ export abstract class EgressWaypointBase extends Construct implements IEgressWay
     for (const suffix of properSuffixes(host.host.domain)) {
       addToList(this.hostsUnderSuffix, suffix, host);
     }
+  }
+
+  /**
+   * The annotations that record the exemption of `host` from the waypoint's host check, if any.
+   *
+   * @internal
+   */
+  public _hostAnnotations(host: ExternalHost): { [key: string]: string } | undefined {
+    return this.hostScreen?.annotationsFor(host);
+  }
+
+  /**
+   * Sets up the host check (M3) with the waypoint's `hostExemptions`; call once the namespaces are known.
+   *
+   * @internal
+   */
+  protected _screenHosts(exemptions: HostExemption[] | undefined): void {
+    this.hostScreen = new HostScreen(this, 'hostExemptions', exemptions, {
+      mesh: this.mesh,
+      namespaces: this.allowedNamespaces,
+      ownNames: [this.mesh.serviceFqdn(this.name, this.namespace)],
+    });
   }
 
   /**
@@ -330,7 +371,43 @@ export function validateWaypointIdentity(
 ): { namespace: string; name: string } {
   const ns = inField(scope, 'namespace', () => validateDnsLabel(namespace, 'namespace'));
   rejectReservedNamespace(scope, 'namespace', ns, mesh, 'An egress waypoint');
-  return { namespace: ns, name: inField(scope, 'name', () => validateDnsLabel(name, 'waypoint name')) };
+  const label = inField(scope, 'name', () => {
+    const n = validateDnsLabel(name, 'waypoint name');
+    const why = dns1035LabelProblem(n);
+    if (why !== undefined) {
+      throw problem(`invalid waypoint name "${n}": it ${why}, and Istio creates a Service of that name for the waypoint; e.g. "egress-waypoint"`);
+    }
+    return n;
+  });
+  return { namespace: ns, name: label };
+}
+
+/**
+ * The common props of a waypoint, checked: mesh, Istio release (the waypoint's own only if it agrees with the
+ * mesh's), and the istiod flag.
+ *
+ * @internal
+ */
+export function validateWaypointSettings(
+  scope: IConstruct,
+  props: { mesh?: MeshSettings; istioVersion?: IstioVersion; istiodWildcardTlsEnabled?: boolean },
+): { mesh: MeshSettings; istioVersion: IstioVersion; istiodWildcardTlsEnabled: boolean } {
+  const mesh = props.mesh === undefined ? MeshSettings.defaults() : inField(scope, 'mesh', () => requireInstance(props.mesh, MeshSettings, 'new MeshSettings({ ... })'));
+  let istioVersion = mesh.istioVersion;
+  if (props.istioVersion !== undefined) {
+    const own = inField(scope, 'istioVersion', () => requireInstance(props.istioVersion, IstioVersion, 'IstioVersion.V1_32'));
+    if (mesh._istioVersionGiven && own !== mesh.istioVersion) {
+      fieldError(
+        scope,
+        'istioVersion',
+        `${own} differs from the mesh's istioVersion ${mesh.istioVersion}: a mesh runs one Istio release; set it once in MeshSettings ({ istioVersion }) and drop it here`,
+      );
+    }
+    istioVersion = own;
+  }
+  const istiodWildcardTlsEnabled =
+    props.istiodWildcardTlsEnabled === undefined ? false : inField(scope, 'istiodWildcardTlsEnabled', () => requireBoolean(props.istiodWildcardTlsEnabled));
+  return { mesh, istioVersion, istiodWildcardTlsEnabled };
 }
 
 /**
@@ -340,8 +417,9 @@ export function validateWaypointIdentity(
  */
 export function validateRouteNamespaces(scope: IConstruct, namespace: string, given: string[] | undefined): string[] {
   const namespaces = [namespace];
-  (given ?? []).forEach((ns, i) => {
-    const value = inField(scope, `allowedNamespaces[${i}]`, () => validateDnsLabel(requirePresent(ns, 'a namespace'), 'namespace'));
+  const list = given === undefined ? [] : inField(scope, 'allowedNamespaces', () => requireArray<string>(given, { element: 'a namespace' }));
+  list.forEach((ns, i) => {
+    const value = inField(scope, `allowedNamespaces[${i}]`, () => validateDnsLabel(ns, 'namespace'));
     if (namespaces.includes(value)) {
       fieldError(scope, `allowedNamespaces[${i}]`, `namespace "${value}" is listed twice (the waypoint's own namespace is always allowed); remove the duplicate`);
     }
@@ -368,14 +446,17 @@ export class ImportedEgressWaypoint extends EgressWaypointBase {
   public constructor(scope: Construct, id: string, attrs: EgressWaypointAttributes) {
     super(scope, id);
     MeshRegistry.of(this).register('%s', this);
-    this.mesh = attrs.mesh ?? MeshSettings.defaults();
-    this.istioVersion = attrs.istioVersion ?? IstioVersion.V1_30;
-    this.istiodWildcardTlsEnabled = attrs.istiodWildcardTlsEnabled ?? false;
+    attrs = inField(this, 'attrs', () => requireStruct<EgressWaypointAttributes>(attrs, 'EgressWaypointAttributes'));
+    const settings = validateWaypointSettings(this, attrs);
+    this.mesh = settings.mesh;
+    this.istioVersion = settings.istioVersion;
+    this.istiodWildcardTlsEnabled = settings.istiodWildcardTlsEnabled;
     const { namespace, name } = validateWaypointIdentity(this, attrs.namespace, attrs.name, this.mesh);
     this.namespace = namespace;
     this.name = name;
     this.identity = WorkloadIdentity.serviceAccount(this.namespace, this.name);
     this.routeNamespaces = validateRouteNamespaces(this, this.namespace, attrs.allowedNamespaces);
+    this._screenHosts(attrs.hostExemptions);
   }
 
   public get allowedNamespaces(): string[] {

@@ -5,8 +5,10 @@ import { USE_WAYPOINT, USE_WAYPOINT_NAMESPACE } from './waypoint-labels';
 import { addAllowRule, WaypointAllowOptions } from './waypoint-rules';
 import { addWaypointTlsOrigination, validateWaypointTls } from './waypoint-tls-origination';
 import { ServiceEntry, ServiceEntrySpecLocation, ServiceEntrySpecResolution } from '../../imports/networking.istio.io';
+import { requireArray, requireImplements, requireInstance, requireString, requireStruct } from '../core/boundary';
+import { checkEnum } from '../core/bounds';
 import { validateDnsLabel } from '../core/dns';
-import { fieldError, inField, requirePresent } from '../core/errors';
+import { fieldError, inField } from '../core/errors';
 import { ExternalHost } from '../core/host';
 import { WorkloadIdentity } from '../core/identity';
 import { IstioVersion } from '../core/istio-version';
@@ -168,12 +170,23 @@ export class EgressWaypointHost extends Construct {
   public constructor(scope: Construct, id: string, props: EgressWaypointHostProps) {
     super(scope, id);
     MeshRegistry.of(this).register('%s', this);
-    this.waypoint = props.waypoint;
-    this.host = inField(this, 'host', () => ExternalHost.of(props.host));
+    props = inField(this, 'props', () => requireStruct<EgressWaypointHostProps>(props, 'EgressWaypointHostProps'));
+    this.waypoint = inField(this, 'waypoint', () =>
+      requireImplements<EgressWaypointBase>(
+        props.waypoint,
+        'AmbientEgressWaypoint',
+        ['_registerHost', '_claimName', '_hostAnnotations'],
+        'new AmbientEgressWaypoint(...) or AmbientEgressWaypoint.fromAttributes(...)',
+      ),
+    );
+    this.host = inField(this, 'host', () => ExternalHost.of(requireString(props.host, 'api.example.com')));
     this.serviceEntryName = props.name === undefined ? hostResourceName(this.host) : inField(this, 'name', () => validateDnsLabel(props.name!, 'ServiceEntry name'));
     this.namespace = inField(this, 'namespace', () => validateDnsLabel(props.namespace ?? this.waypoint.namespace, 'namespace'));
     this.resolution = this.validateResolution(props.resolution);
-    this.ports = this.validatePorts(props.ports ?? [EgressPort.tls(443)], props.tlsOrigination);
+    const ports = inField(this, 'ports', () =>
+      requireArray(props.ports ?? [EgressPort.tls(443)], { element: 'an EgressPort', each: (p) => requireInstance(p, EgressPort, 'EgressPort.tls(443)') }),
+    );
+    this.ports = this.validatePorts(ports, props.tlsOrigination);
     const tls = props.tlsOrigination === undefined ? undefined : validateWaypointTls(this, props.tlsOrigination);
     const exportTo = props.exportTo === undefined ? undefined : this.validateExportTo(props.exportTo);
     this.waypoint._registerHost(this);
@@ -185,7 +198,7 @@ export class EgressWaypointHost extends Construct {
       labels[USE_WAYPOINT_NAMESPACE] = this.waypoint.namespace;
     }
     this.serviceEntry = new ServiceEntry(this, 'Resource', {
-      metadata: { name: this.serviceEntryName, namespace: this.namespace, labels },
+      metadata: { name: this.serviceEntryName, namespace: this.namespace, labels, annotations: this.waypoint._hostAnnotations(this.host) },
       spec: {
         hosts: [this.host.name],
         location: ServiceEntrySpecLocation.MESH_UNDERSCORE_EXTERNAL,
@@ -255,10 +268,9 @@ export class EgressWaypointHost extends Construct {
   }
 
   private validateResolution(given: WaypointHostResolution | undefined): WaypointHostResolution {
-    const resolution = given ?? (this.host.isWildcard ? WaypointHostResolution.DYNAMIC_DNS : WaypointHostResolution.DNS);
-    if (!Object.values(WaypointHostResolution).includes(resolution)) {
-      fieldError(this, 'resolution', `unsupported resolution ${JSON.stringify(resolution)}: use one of ${Object.values(WaypointHostResolution).join(', ')}`);
-    }
+    const resolution = inField(this, 'resolution', () =>
+      checkEnum(given ?? (this.host.isWildcard ? WaypointHostResolution.DYNAMIC_DNS : WaypointHostResolution.DNS), WaypointHostResolution, 'WaypointHostResolution', 'resolution'),
+    );
     if (this.host.isWildcard && resolution !== WaypointHostResolution.DYNAMIC_DNS) {
       fieldError(
         this,
@@ -282,7 +294,6 @@ export class EgressWaypointHost extends Construct {
       fieldError(this, 'ports', 'at least one port is required, e.g. from EgressPort.tls with 443 or EgressPort.http with 80');
     }
     given.forEach((port, i) => {
-      inField(this, `ports[${i}]`, () => requirePresent(port, 'a port'));
       const twin = given.findIndex((p) => p.number === port.number);
       if (twin < i && given[twin].protocol !== port.protocol) {
         fieldError(
@@ -351,13 +362,13 @@ export class EgressWaypointHost extends Construct {
     }
   }
 
-  private validateExportTo(given: string[]): string[] {
+  private validateExportTo(list: string[]): string[] {
+    const given = inField(this, 'exportTo', () => requireArray(list, { element: 'a namespace', each: (e) => requireString(e, 'shop') }));
     if (given.length === 0) {
       fieldError(this, 'exportTo', 'an empty list exports to every namespace (Istio default); list the namespaces, or ["*"] to mean every namespace');
     }
     const seen = new Map<string, number>();
     given.forEach((entry, i) => {
-      requirePresent(entry, `${this.node.path}: exportTo[${i}]`);
       if (entry === '~') {
         fieldError(this, `exportTo[${i}]`, '"~" hides the ServiceEntry from every namespace, including the waypoint\'s, so nothing would use it; remove the host instead');
       }

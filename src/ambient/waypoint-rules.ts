@@ -1,7 +1,8 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import type { EgressWaypointHost } from './waypoint-host';
 import { AuthorizationPolicy, AuthorizationPolicySpecAction, AuthorizationPolicySpecRules } from '../../imports/security.istio.io';
-import { fieldError, inField, requirePresent } from '../core/errors';
+import { requireArray, requireInstance, requireString, requireStruct } from '../core/boundary';
+import { fieldError, inField } from '../core/errors';
 import { authorizationSources, WorkloadIdentity } from '../core/identity';
 import { dnsLabelName } from '../core/names';
 import { libraryLabels } from '../core/visibility';
@@ -62,7 +63,13 @@ export function addAllowRule(
   options: WaypointAllowOptions,
 ): { policy: ApiObject; identities: WorkloadIdentity[]; key: string } {
   const field = `rule ${JSON.stringify(name)}`;
-  const identities = (options.identities ?? []).map((id, i) => inField(host, `${field}.identities[${i}]`, () => requirePresent(id, 'an identity')));
+  options = inField(host, field, () => requireStruct<WaypointAllowOptions>(options, 'WaypointAllowOptions'));
+  const identities = inField(host, `${field}.identities`, () =>
+    requireArray(options.identities ?? [], {
+      element: 'a WorkloadIdentity',
+      each: (id) => requireInstance(id, WorkloadIdentity, 'WorkloadIdentity.serviceAccount("shop", "checkout")'),
+    }),
+  );
   const from = inField(host, `${field}.identities`, () => authorizationSources(identities, host.waypoint.mesh));
   const ports = rulePorts(host, field, options.ports);
   const methods = ruleMethods(host, field, options.methods);
@@ -160,6 +167,7 @@ function rulePorts(host: EgressWaypointHost, field: string, given: number[] | un
   if (given === undefined) {
     return undefined;
   }
+  inField(host, `${field}.ports`, () => requireArray(given, { element: 'a port number such as 443' }));
   if (given.length === 0) {
     fieldError(host, `${field}.ports`, 'an empty list allows no port; omit ports to allow every port of the host');
   }
@@ -182,6 +190,7 @@ function ruleMethods(host: EgressWaypointHost, field: string, given: string[] | 
   if (given === undefined) {
     return undefined;
   }
+  inField(host, `${field}.methods`, () => requireArray(given, { element: 'an HTTP method such as "GET"' }));
   if (given.length === 0) {
     fieldError(host, `${field}.methods`, 'an empty list would allow no method; omit methods to allow every method');
   }
@@ -201,6 +210,7 @@ function rulePaths(host: EgressWaypointHost, field: string, given: string[] | un
   if (given === undefined) {
     return undefined;
   }
+  inField(host, `${field}.paths`, () => requireArray(given, { element: 'a path such as "/get"', each: (p) => requireString(p, '/get') }));
   if (given.length === 0) {
     fieldError(host, `${field}.paths`, 'an empty list would allow no path; omit paths to allow every path');
   }

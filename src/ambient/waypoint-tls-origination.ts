@@ -1,6 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import type { EgressWaypointHost } from './waypoint-host';
 import { DestinationRule, DestinationRuleSpecTrafficPolicyTlsMode } from '../../imports/networking.istio.io';
+import { requireInstance } from '../core/boundary';
 import { fieldError, inField } from '../core/errors';
 import { OriginationTls } from '../core/origination-tls';
 import { libraryLabels } from '../core/visibility';
@@ -11,9 +12,7 @@ import { libraryLabels } from '../core/visibility';
  * @internal
  */
 export function validateWaypointTls(host: EgressWaypointHost, tls: OriginationTls): OriginationTls {
-  if (!(tls instanceof OriginationTls)) {
-    fieldError(host, 'tlsOrigination', 'expected an OriginationTls, e.g. from OriginationTls.simple');
-  }
+  inField(host, 'tlsOrigination', () => requireInstance(tls, OriginationTls, 'OriginationTls.simple()'));
   const namespace = host.waypoint.namespace;
   if (tls.presentsClientCertificate) {
     fieldError(

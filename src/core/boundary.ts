@@ -25,7 +25,7 @@ export interface ArrayCheck<T> {
  */
 export function requireArray<T>(value: unknown, check: ArrayCheck<T>): T[] {
   if (!Array.isArray(value)) {
-    const hint = typeof value === 'string' ? `; wrap it in a list: [${JSON.stringify(value)}]` : `; give a list of ${check.element}s`;
+    const hint = typeof value === 'string' ? `; wrap it in a list: [${JSON.stringify(value)}]` : `; give a list, each ${check.element}`;
     throw problem(`expected a list, got ${describe(value)}${hint}`);
   }
   return value.map((item, i) => {
@@ -58,7 +58,7 @@ export function requireInstance<T>(value: unknown, type: { prototype: T; name: s
     value !== null && typeof value === 'object' && !Array.isArray(value) && value.constructor && value.constructor !== Object
       ? `${article(value.constructor.name)} ${value.constructor.name}`
       : describe(value);
-  throw problem(`expected ${article(type.name)} ${type.name}, got ${got}; make one with ${how}`);
+  throw problem(`expected ${article(type.name)} ${type.name}, got ${got}; make one with ${callFree(how)}`);
 }
 
 /**
@@ -70,7 +70,7 @@ export function requireInstance<T>(value: unknown, type: { prototype: T; name: s
 export function requireImplements<T>(value: unknown, interfaceName: string, methods: string[], how: string): T {
   const missing = value === null || typeof value !== 'object' ? methods : methods.filter((m) => typeof (value as any)[m] !== 'function');
   if (missing.length > 0) {
-    throw problem(`expected ${article(interfaceName)} ${interfaceName}, got ${describe(value)} (no ${missing.join(', ')}); use ${how}`);
+    throw problem(`expected ${article(interfaceName)} ${interfaceName}, got ${describe(value)} (no ${missing.join(', ')}); use ${callFree(how)}`);
   }
   return value as T;
 }
@@ -107,6 +107,10 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) {
     return `a list ${show(value)}`;
   }
+  const path = typeof value === 'object' ? (value as any).node?.path : undefined;
+  if (typeof path === 'string') {
+    return `the construct "${path}" (${(value as any).constructor?.name ?? 'object'})`;
+  }
   switch (typeof value) {
     case 'string':
       return `the string ${show(value)}`;
@@ -126,4 +130,17 @@ export function describe(value: unknown): string {
 /** `a` or `an` before a name (`an EgressPort`, `an IEgressGateway`, `a MeshSettings`). */
 function article(name: string): string {
   return /^[AEIOU]/.test(name) ? 'an' : 'a';
+}
+
+/**
+ * A hint without TypeScript call syntax, so it reads the same from Python, Java and Go: `new MeshSettings({ ... })`
+ * becomes `new MeshSettings`, `WorkloadIdentity.serviceAccount("shop", "checkout")` `WorkloadIdentity.serviceAccount`.
+ */
+function callFree(how: string): string {
+  let out = how;
+  for (let previous = ''; previous !== out;) {
+    previous = out;
+    out = out.replace(/\([^()]*\)/g, '');
+  }
+  return out;
 }

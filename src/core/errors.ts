@@ -131,19 +131,6 @@ export function locate(scope: IConstruct, field: string, e: unknown): Error {
   return locatedError(scope.node.path, field, lowerFirst(message), e);
 }
 
-/**
- * Rejects a null/undefined entry in a list given from another language (Istio's own validator once crashed on those).
- *
- * @deprecated use `requireArray` / `requireDefined` from `boundary.ts` inside `inField`
- * @internal
- */
-export function requirePresent<T>(value: T | undefined | null, what: string): T {
-  if (value === undefined || value === null) {
-    throw problem(`${what} must not be null or undefined; remove the empty entry`);
-  }
-  return value;
-}
-
 function locatedError(path: string, field: string, reason: string, cause?: unknown): InputError {
   return new InputError(`${path}: ${field}: ${reason}`, reason, field, true, cause);
 }

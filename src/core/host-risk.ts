@@ -367,6 +367,18 @@ export class HostScreen {
     exemption.used = true;
   }
 
+  /**
+   * The annotation that records the exemption of `host` (`cdk8s-istio-egress/host-exemptions`), if it is exempted and
+   * was checked: for a construct with one ServiceEntry per host.
+   */
+  public annotationsFor(host: ExternalHost): { [key: string]: string } | undefined {
+    const exemption = this.exemptions.get(host.name);
+    if (exemption === undefined || !exemption.used) {
+      return undefined;
+    }
+    return { [HOST_EXEMPTIONS_ANNOTATION]: JSON.stringify({ [host.name]: exemption.reason }) };
+  }
+
   /** The annotation that records every exemption in use (`cdk8s-istio-egress/host-exemptions`), if any. */
   public get annotations(): { [key: string]: string } | undefined {
     const used = [...this.exemptions.entries()].filter(([, e]) => e.used).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

@@ -141,6 +141,83 @@ export class ExternalHost {
 }
 
 /**
+ * Values keyed by external hosts, found by overlap in time proportional to a host's labels (not to the number of
+ * hosts): the one domain-suffix index of the library (HostSet, the app-wide registry and the waypoint's hosts).
+ *
+ * @internal
+ */
+export class HostIndex<T> {
+  private readonly byName = new Map<string, T[]>();
+  /** Values of wildcard hosts by the domain they cover (`a.com` for `*.a.com`; `` for `*`). */
+  private readonly wildcardsByDomain = new Map<string, T[]>();
+  /** Values by every proper suffix of their host's domain (`a.com` and `com` for `x.a.com`). */
+  private readonly underSuffix = new Map<string, T[]>();
+  private readonly all: T[] = [];
+
+  /** Adds a value under a host (several values may share a host). */
+  public add(host: ExternalHost, value: T): void {
+    this.all.push(value);
+    push(this.byName, host.name, value);
+    if (host.isWildcard) {
+      push(this.wildcardsByDomain, host.domain, value);
+    }
+    for (const suffix of properSuffixes(host.domain)) {
+      push(this.underSuffix, suffix, value);
+    }
+  }
+
+  /** The values under exactly this host name. */
+  public named(name: string): T[] {
+    return [...(this.byName.get(name) ?? [])];
+  }
+
+  /**
+   * The values whose host overlaps `host`, each once: the same name first, then the hosts covering it (`*`, then
+   * `*.d` for each proper suffix `d` of its domain, longest first), then, for a wildcard, the hosts it covers.
+   */
+  public overlapping(host: ExternalHost): T[] {
+    if (host.isAnyHost) {
+      return [...this.all];
+    }
+    const found = new Set<T>(this.byName.get(host.name) ?? []);
+    for (const v of this.wildcardsByDomain.get('') ?? []) {
+      found.add(v);
+    }
+    for (const d of properSuffixes(host.domain)) {
+      for (const v of this.wildcardsByDomain.get(d) ?? []) {
+        found.add(v);
+      }
+    }
+    for (const v of this.coveredBy(host)) {
+      found.add(v);
+    }
+    return [...found];
+  }
+
+  /** The values whose host a wildcard `host` strictly covers (`x.a.com`, `*.x.a.com` under `*.a.com`); none for an exact host. */
+  public coveredBy(host: ExternalHost): T[] {
+    if (!host.isWildcard) {
+      return [];
+    }
+    return host.isAnyHost ? [...this.all] : [...(this.underSuffix.get(host.domain) ?? [])];
+  }
+
+  /** Number of values. */
+  public get size(): number {
+    return this.all.length;
+  }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) {
+    map.set(key, [value]);
+  } else {
+    list.push(value);
+  }
+}
+
+/**
  * An ordered, de-duplicated set of external hosts: the one allow-list that every resource of a construct lists.
  *
  * Hosts are kept sorted, so each resource lists the same names in the same order whatever order they were added in.
@@ -150,10 +227,7 @@ export class ExternalHost {
  */
 export class HostSet {
   private readonly byName = new Map<string, ExternalHost>();
-  /** Wildcard hosts by the domain they cover (`a.com` for `*.a.com`). */
-  private readonly wildcardByDomain = new Map<string, ExternalHost>();
-  /** For each proper suffix of a host's domain (`a.com`, `com` for `x.a.com`), one host under it. */
-  private readonly hostUnderSuffix = new Map<string, ExternalHost>();
+  private readonly index = new HostIndex<ExternalHost>();
   private sorted?: ExternalHost[];
 
   /**
@@ -176,7 +250,7 @@ export class HostSet {
     if (this.byName.has(host.name)) {
       return;
     }
-    const existing = this.overlapping(host);
+    const existing = this.index.overlapping(host)[0];
     if (existing) {
       const [wide, narrow] = existing.covers(host) ? [existing, host] : [host, existing];
       throw problem(
@@ -185,14 +259,7 @@ export class HostSet {
       );
     }
     this.byName.set(host.name, host);
-    if (host.isWildcard) {
-      this.wildcardByDomain.set(host.domain, host);
-    }
-    for (const suffix of properSuffixes(host.domain)) {
-      if (!this.hostUnderSuffix.has(suffix)) {
-        this.hostUnderSuffix.set(suffix, host);
-      }
-    }
+    this.index.add(host, host);
     this.sorted = undefined;
   }
 
@@ -201,7 +268,7 @@ export class HostSet {
     if (this.byName.has(dnsName) && !this.byName.get(dnsName)!.isWildcard) {
       return true;
     }
-    return this.wildcardByDomain.has('') || properSuffixes(dnsName).some((d) => this.wildcardByDomain.has(d));
+    return this.byName.has('*') || properSuffixes(dnsName).some((d) => this.byName.has(`*.${d}`));
   }
 
   /** The hosts, sorted by name. */
@@ -218,23 +285,6 @@ export class HostSet {
   /** Number of hosts. */
   public get size(): number {
     return this.byName.size;
-  }
-
-  /** A host of the set that overlaps `host` (covers it or is covered by it), if any. */
-  private overlapping(host: ExternalHost): ExternalHost | undefined {
-    if (this.byName.size === 0) {
-      return undefined;
-    }
-    if (host.isAnyHost) {
-      return this.byName.values().next().value;
-    }
-    // `*` in the set, or a wildcard `*.d` with d a proper suffix of host's domain, covers host
-    const covering = this.wildcardByDomain.get('') ?? properSuffixes(host.domain).map((d) => this.wildcardByDomain.get(d)).find((h) => h);
-    if (covering) {
-      return covering;
-    }
-    // host `*.d` covers every host whose domain has d as a proper suffix
-    return host.isWildcard ? this.hostUnderSuffix.get(host.domain) : undefined;
   }
 }
 

@@ -76,6 +76,14 @@ export class MeshSettings {
   /** The Istio release the mesh runs. */
   public readonly istioVersion: IstioVersion;
 
+  /**
+   * Whether `istioVersion` was given (not defaulted): a construct with an `istioVersion` of its own refuses a
+   * different one only then.
+   *
+   * @internal
+   */
+  public readonly _istioVersionGiven: boolean;
+
   public constructor(props: MeshSettingsProps = {}) {
     const given = inFactory('new MeshSettings', () => {
       if (props !== undefined && props !== null && (typeof props !== 'object' || Array.isArray(props))) {
@@ -105,6 +113,7 @@ export class MeshSettings {
     this.trustDomain = given.trustDomain;
     this.clusterDomain = given.clusterDomain;
     this.istioVersion = given.istioVersion;
+    this._istioVersionGiven = props?.istioVersion !== undefined;
   }
 
   /** The fully qualified in-cluster name of a Service: `<name>.<namespace>.svc.<clusterDomain>`. */

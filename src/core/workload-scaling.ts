@@ -1,7 +1,9 @@
+import { Size } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
+import { requireInstance, requireStruct } from './boundary';
 import { INT32_MAX, show } from './bounds';
-import { fieldError } from './errors';
+import { atSubField, fieldError } from './errors';
 
 /**
  * Horizontal autoscaling of the gateway pods on CPU.
@@ -115,8 +117,8 @@ export function validateScaling(scope: IConstruct, props: WorkloadScalingProps):
     if (!Number.isInteger(maxReplicas) || maxReplicas < minReplicas || maxReplicas > INT32_MAX) {
       fieldError(scope, 'autoscaling.maxReplicas', `${show(maxReplicas)} must be a whole number >= minReplicas (${show(minReplicas)})`);
     }
-    const cpu = targetCpuUtilizationPercent;
-    if (cpu !== undefined && (!Number.isInteger(cpu) || cpu < 1 || cpu > INT32_MAX)) {
+    const target = targetCpuUtilizationPercent;
+    if (target !== undefined && (!Number.isInteger(target) || target < 1 || target > INT32_MAX)) {
       fieldError(scope, 'autoscaling.targetCpuUtilizationPercent', `${show(targetCpuUtilizationPercent)} must be a whole number of percent >= 1`);
     }
     return { autoscaling: props.autoscaling, minAvailable: checkMinAvailable(scope, minAvailable, minReplicas, 'autoscaling.minReplicas', 'minReplicas') };
@@ -155,6 +157,41 @@ export function cpuUtilizationMetrics(autoscaling: EgressGatewayAutoscaling) {
       resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: autoscaling.targetCpuUtilizationPercent ?? 80 } },
     },
   ];
+}
+
+/**
+ * Checks the types of a `ContainerResources` given from JavaScript: objects of options, `Cpu` and `Size` amounts.
+ * Throws a `problem` located at the sub-field (`cpu.request`): call it inside `inField(scope, 'resources', ...)`.
+ *
+ * @internal
+ */
+export function checkResourceTypes(resources: unknown): plus.ContainerResources {
+  requireStruct<plus.ContainerResources>(resources, 'ContainerResources');
+  for (const [kind, type, how, structName] of [
+    ['cpu', plus.Cpu, 'Cpu.millis(100)', 'CpuResources'],
+    ['memory', Size, 'Size.mebibytes(128)', 'MemoryResources'],
+    ['ephemeralStorage', Size, 'Size.gibibytes(1)', 'EphemeralStorageResources'],
+  ] as const) {
+    const amounts = (resources as any)[kind];
+    if (amounts === undefined) {
+      continue;
+    }
+    try {
+      requireStruct(amounts, structName);
+    } catch (e) {
+      throw atSubField(e, kind);
+    }
+    for (const bound of ['request', 'limit']) {
+      if (amounts[bound] !== undefined) {
+        try {
+          requireInstance(amounts[bound], type as any, how);
+        } catch (e) {
+          throw atSubField(e, `${kind}.${bound}`);
+        }
+      }
+    }
+  }
+  return resources as plus.ContainerResources;
 }
 
 /**

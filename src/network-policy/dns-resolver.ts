@@ -2,9 +2,10 @@ import * as plus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { PodPeers, selectorLabels } from './peers';
 import { nonPublicRanges, overlapsNat64 } from './reserved-ranges';
+import { requireArray, requireInstance } from '../core/boundary';
 import { Cidr } from '../core/cidr';
 import { validateDnsLabel } from '../core/dns';
-import { fieldError, inField, requirePresent } from '../core/errors';
+import { fieldError, inField, problem } from '../core/errors';
 import { validatePortNumber } from '../core/port';
 
 /** DNS, over UDP and TCP (RFC 1035 4.2: answers that do not fit a UDP datagram are retried over TCP; RFC 7766). */
@@ -168,8 +169,13 @@ export interface ResolvedDns {
  * The validated resolvers of a policy (`dns`, default the cluster DNS pods).
  */
 export function resolveDns(scope: IConstruct, resolvers: DnsResolver[] | undefined): ResolvedDns[] {
-  const list = resolvers ?? [DnsResolver.kubeDns()];
-  if (!Array.isArray(list) || list.length === 0) {
+  const list = inField(scope, 'dns', () =>
+    requireArray(resolvers ?? [DnsResolver.kubeDns()], {
+      element: 'a DnsResolver',
+      each: (r) => requireInstance(r, DnsResolver, 'DnsResolver.kubeDns() or DnsResolver.ipAddresses(["169.254.20.10/32"])'),
+    }),
+  );
+  if (list.length === 0) {
     fieldError(
       scope,
       'dns',
@@ -180,7 +186,7 @@ export function resolveDns(scope: IConstruct, resolvers: DnsResolver[] | undefin
   }
   const resolved = list.map((resolver, i): ResolvedDns => {
     const field = `dns[${i}]`;
-    const r = inField(scope, field, () => requirePresent(resolver, 'a DNS resolver'));
+    const r = resolver;
     if (r.isNone) {
       if (!isOneLine(r.noDnsReason)) {
         fieldError(scope, field, 'DnsResolver.none needs a reason on one line (why the pods need no DNS); it is recorded on the NetworkPolicy');
@@ -219,13 +225,13 @@ function resolveAddresses(scope: IConstruct, field: string, r: DnsResolver, port
     inField(scope, `${field}.cidrs[${j}]`, () => {
       const cidr = Cidr.parse(text);
       if (cidr.prefix === 0) {
-        throw new Error(
+        throw problem(
           `"${cidr}" is every address: the pods could send DNS queries (and anything else on port ${port}) to any server on the internet, a classic exfiltration path. List your resolvers' addresses`,
         );
       }
       const minimum = reason === undefined || reason === null ? minimumPrefix(cidr) : undefined;
       if (minimum !== undefined && cidr.prefix < minimum) {
-        throw new Error(
+        throw problem(
           `"${cidr}" is a wide public range (${cidr.size} addresses): the pods could send anything on port ${port} (UDP and TCP, a tunnel around the egress gateway) to every host in it. ` +
             `List your resolvers' addresses (at most a /${minimum}), or say why in the wideRangesReason option of DnsResolver.ipAddresses`,
         );

@@ -6,10 +6,11 @@ import { egressPathTarget } from './egress-path-target';
 import { INTERNAL_DESTINATIONS_ANNOTATION, InternalDestination, resolveInternalDestinations } from './internal-destination';
 import { addIstiodRule, labelText, listProp, peerKey, PodPeers, POLICY_LABELS, selectorLabels, sortedUnique } from './peers';
 import { EXCLUDED_IPV4, EXCLUDED_IPV6 } from './reserved-ranges';
+import { requireArray, requireBoolean, requireInstance, requireStruct } from '../core/boundary';
 import { Cidr, parseIpBlock } from '../core/cidr';
 import { validateDnsLabel } from '../core/dns';
 import { IEgressPath } from '../core/egress-path';
-import { fieldError, inField, requirePresent } from '../core/errors';
+import { fieldError, inField } from '../core/errors';
 import { WorkloadSelector } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
 import { validatePortNumber } from '../core/port';
@@ -174,14 +175,20 @@ export class EgressGatewayNetworkPolicy extends Construct {
   public constructor(scope: Construct, id: string, props: EgressGatewayNetworkPolicyProps) {
     super(scope, id);
     MeshRegistry.of(this).register('%s', this);
-    if (props === undefined || props === null || !Array.isArray(props.paths) || props.paths.length === 0) {
-      fieldError(this, 'paths', 'at least one egress path is required: the gateway, or a construct routing through it (e.g. a WildcardEgressGateway in paths)');
+    const noPath = 'at least one egress path is required: the gateway, or a construct routing through it (e.g. a WildcardEgressGateway in paths)';
+    if (props === undefined || props === null || props.paths === undefined || props.paths === null) {
+      fieldError(this, 'paths', noPath);
     }
-    this.mesh = props.mesh ?? MeshSettings.defaults();
+    props = inField(this, 'props', () => requireStruct<EgressGatewayNetworkPolicyProps>(props, 'EgressGatewayNetworkPolicyProps'));
+    const paths = inField(this, 'paths', () => requireArray<IEgressPath>(props.paths, { element: 'an egress path (IEgressPath)' }));
+    if (paths.length === 0) {
+      fieldError(this, 'paths', noPath);
+    }
+    this.mesh = props.mesh === undefined ? MeshSettings.defaults() : inField(this, 'mesh', () => requireInstance(props.mesh, MeshSettings, 'new MeshSettings({ ... })'));
     this.name = inField(this, 'name', () => validateDnsLabel(props.name ?? 'egress-gateway-lockdown', 'NetworkPolicy name'));
-    this.restrictIngress = props.restrictIngress ?? true;
+    this.restrictIngress = props.restrictIngress === undefined ? true : inField(this, 'restrictIngress', () => requireBoolean(props.restrictIngress));
 
-    const configs = props.paths.map((path, i) => inField(this, `paths[${i}]`, () => egressPathTarget(path, 'an egress path')));
+    const configs = paths.map((path, i) => inField(this, `paths[${i}]`, () => egressPathTarget(path)));
     const first = configs[0];
     configs.forEach((config, i) => {
       if (peerKey(config.namespace, config.podLabels) !== peerKey(first.namespace, first.podLabels)) {
@@ -196,7 +203,7 @@ export class EgressGatewayNetworkPolicy extends Construct {
     this.namespace = first.namespace;
     this.selector = WorkloadSelector.fromLabels(first.podLabels);
     this.podPorts = sortedUnique(configs.flatMap((c) => c.podPorts));
-    const extra = inField(this, 'externalPorts', () => listProp(props.externalPorts, 'port numbers')).map((p, i) =>
+    const extra = inField(this, 'externalPorts', () => listProp(props.externalPorts, 'a port number such as 443')).map((p, i) =>
       inField(this, `externalPorts[${i}]`, () => validatePortNumber(p, 'external port')),
     );
     this.externalPorts = sortedUnique([...configs.flatMap((c) => c.externalPorts), ...extra]);
@@ -209,10 +216,10 @@ export class EgressGatewayNetworkPolicy extends Construct {
       );
     }
 
-    const ipv6 = props.ipv6 ?? false;
-    const excluded = this.excludedRanges(inField(this, 'excludeCidrs', () => listProp(props.excludeCidrs, 'CIDRs')), ipv6);
+    const ipv6 = props.ipv6 === undefined ? false : inField(this, 'ipv6', () => requireBoolean(props.ipv6));
+    const excluded = this.excludedRanges(inField(this, 'excludeCidrs', () => listProp(props.excludeCidrs, 'a CIDR such as "203.0.113.0/24"')), ipv6);
     this.excludedCidrs = excluded.map(String);
-    const destinations = inField(this, 'internalDestinations', () => listProp(props.internalDestinations, 'internal destinations'));
+    const destinations = inField(this, 'internalDestinations', () => listProp(props.internalDestinations, 'an internal destination { cidr, reason }'));
     const internal = resolveInternalDestinations(this, destinations, excluded, ipv6);
     const dns = resolveDns(this, props.dns);
 
@@ -277,7 +284,7 @@ export class EgressGatewayNetworkPolicy extends Construct {
    */
   public allowClient(client: EgressNetworkPolicy): void {
     const field = `allowClient #${this.clientCount++}`;
-    const policy = inField(this, field, () => requirePresent(client, 'a client EgressNetworkPolicy'));
+    const policy = inField(this, field, () => requireInstance(client, EgressNetworkPolicy, 'new EgressNetworkPolicy(...)'));
     this.requireRestrictIngress(field);
     if (this.clientPolicies.includes(policy)) {
       return;
@@ -322,7 +329,7 @@ export class EgressGatewayNetworkPolicy extends Construct {
     const labels =
       podLabels === undefined
         ? undefined
-        : inField(this, `${field}: podLabels`, () =>
+        : inField(this, `${field}.podLabels`, () =>
           selectorLabels(podLabels, 'an empty label set would select every pod of the namespace; omit podLabels for that, or give the scraper\'s labels'),
         );
     this.requireRestrictIngress(field);

@@ -4,9 +4,11 @@ import { DataplaneMode } from './dataplane-mode';
 import { addDnsRules, dnsAnnotations, DnsResolver, resolveDns } from './dns-resolver';
 import { egressPathTarget } from './egress-path-target';
 import { addIstiodRule, labelText, listProp, peerKey, PodPeers, POLICY_LABELS, selectorLabels } from './peers';
+import { requireInstance, requireStruct } from '../core/boundary';
+import { checkEnum } from '../core/bounds';
 import { validateDnsLabel } from '../core/dns';
 import { HBONE_PORT, IEgressPath } from '../core/egress-path';
-import { fieldError, inField } from '../core/errors';
+import { fieldError, inField, problem } from '../core/errors';
 import { WorkloadSelector } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
 import { MeshRegistry } from '../core/registry';
@@ -149,13 +151,11 @@ export class EgressNetworkPolicy extends Construct {
     if (props === undefined || props === null) {
       fieldError(this, 'props', 'the namespace of the pods to lock down is required, e.g. namespace "shop"');
     }
-    this.mesh = props.mesh ?? MeshSettings.defaults();
+    props = inField(this, 'props', () => requireStruct<EgressNetworkPolicyProps>(props, 'EgressNetworkPolicyProps'));
+    this.mesh = props.mesh === undefined ? MeshSettings.defaults() : inField(this, 'mesh', () => requireInstance(props.mesh, MeshSettings, 'new MeshSettings({ ... })'));
     this.namespace = inField(this, 'namespace', () => validateDnsLabel(props.namespace, 'namespace'));
     this.name = inField(this, 'name', () => validateDnsLabel(props.name ?? 'egress-lockdown', 'NetworkPolicy name'));
-    this.dataplane = props.dataplane ?? DataplaneMode.SIDECAR;
-    if (!Object.values(DataplaneMode).includes(this.dataplane)) {
-      fieldError(this, 'dataplane', `${JSON.stringify(this.dataplane)} is not a dataplane mode; use DataplaneMode.SIDECAR or DataplaneMode.AMBIENT`);
-    }
+    this.dataplane = inField(this, 'dataplane', () => checkEnum(props.dataplane ?? DataplaneMode.SIDECAR, DataplaneMode, 'DataplaneMode', 'dataplane'));
     if (props.podLabels !== undefined) {
       this.selector = WorkloadSelector.fromLabels(
         inField(this, 'podLabels', () =>
@@ -183,8 +183,8 @@ export class EgressNetworkPolicy extends Construct {
     if (this.dataplane === DataplaneMode.SIDECAR) {
       addIstiodRule(this.peers, this.networkPolicy, this.mesh);
     }
-    const paths = inField(this, 'egressPaths', () => listProp(props.egressPaths, 'egress paths'));
-    const waypoints = inField(this, 'waypoints', () => listProp(props.waypoints, 'waypoints (IEgressPath)'));
+    const paths = inField(this, 'egressPaths', () => listProp(props.egressPaths, 'an egress path (IEgressPath)'));
+    const waypoints = inField(this, 'waypoints', () => listProp(props.waypoints, 'a waypoint (IEgressPath)'));
     paths.forEach((path, i) => this.addPath(path, `egressPaths[${i}]`));
     waypoints.forEach((waypoint, i) => this.addWaypoint(waypoint, `waypoints[${i}]`));
   }
@@ -257,7 +257,7 @@ export class EgressNetworkPolicy extends Construct {
 
   private addPath(path: IEgressPath, field: string): void {
     this.pathCount++;
-    const target = inField(this, field, () => egressPathTarget(path, 'an egress path'));
+    const target = inField(this, field, () => egressPathTarget(path));
     if (this.dataplane === DataplaneMode.AMBIENT && !target.hbone) {
       fieldError(
         this,
@@ -273,9 +273,9 @@ export class EgressNetworkPolicy extends Construct {
   private addWaypoint(waypoint: IEgressPath, field: string): void {
     this.waypointCount++;
     const target = inField(this, field, () => {
-      const t = egressPathTarget(waypoint, 'a waypoint');
+      const t = egressPathTarget(waypoint);
       if (!t.hbone) {
-        throw new Error(
+        throw problem(
           `the waypoint pods ${t.namespace}/${labelText(t.podLabels)} listen on ${t.podPorts.join(', ')}, but ztunnel always connects to waypoints on HBONE, TCP ${HBONE_PORT}; ` +
             `a lock-down without TCP ${HBONE_PORT} to the waypoint pods cuts ambient egress off. Make the waypoint's egress path (toEgressPathConfig) list pod port ${HBONE_PORT}`,
         );

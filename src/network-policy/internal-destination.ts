@@ -1,6 +1,7 @@
 import { IConstruct } from 'constructs';
+import { requireStruct } from '../core/boundary';
 import { Cidr } from '../core/cidr';
-import { fieldError, inField, requirePresent } from '../core/errors';
+import { fieldError, inField } from '../core/errors';
 
 /**
  * A range the egress gateway may reach although it lies in a range excluded by default (private, CGNAT, loopback,
@@ -52,7 +53,7 @@ function resolveOne(
   excluded: Cidr[],
   ipv6: boolean,
 ): ResolvedInternalDestination {
-  const d = inField(scope, field, () => requirePresent(destination, 'an internal destination'));
+  const d = inField(scope, field, () => requireStruct<InternalDestination>(destination, 'InternalDestination'));
   const cidr = inField(scope, `${field}.cidr`, () => Cidr.parse(d.cidr));
   if (typeof d.reason !== 'string' || d.reason.trim().length === 0) {
     fieldError(scope, `${field}.reason`, `opening "${cidr}" needs a reason (e.g. "S3 interface endpoint in the VPC"): it is recorded on the NetworkPolicy for review`);

@@ -1,5 +1,7 @@
 import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { requireArray } from '../core/boundary';
+import { problem } from '../core/errors';
 import { WorkloadSelector } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
 
@@ -60,7 +62,7 @@ export function addIstiodRule(peers: PodPeers, policy: plus.NetworkPolicy, mesh:
  */
 export function selectorLabels(labels: { [key: string]: string } | undefined | null, ifEmpty: string): { [key: string]: string } {
   if (hasNoLabels(labels)) {
-    throw new Error(ifEmpty);
+    throw problem(ifEmpty);
   }
   return WorkloadSelector.fromLabels(labels!).labels;
 }
@@ -88,16 +90,14 @@ export function sortedUnique(values: number[]): number[] {
 }
 
 /**
- * `value` as a list, or `[]` when undefined; anything else (a single value from JavaScript, say) is refused with the
- * field and the fix, rather than failing later with a TypeError.
+ * `value` as a list, or `[]` when undefined; anything else (a single value from JavaScript, say) or an empty entry is
+ * refused (a `problem` for `inField`), rather than failing later with a TypeError.
+ *
+ * @param element what one element is, for messages: `a CIDR such as "10.0.0.0/8"`
  */
-export function listProp<T>(value: T[] | undefined, what: string): T[] {
+export function listProp<T>(value: T[] | undefined, element: string): T[] {
   if (value === undefined || value === null) {
     return [];
   }
-  if (!Array.isArray(value)) {
-    const shown = typeof value === 'string' || typeof value === 'number' ? JSON.stringify(value) : `a value of type ${typeof value}`;
-    throw new Error(`${shown} is not a list; give a list of ${what}`);
-  }
-  return value;
+  return requireArray<T>(value, { element });
 }

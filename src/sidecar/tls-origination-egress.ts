@@ -3,10 +3,10 @@ import { Construct } from 'constructs';
 import { EgressGateway, IEgressGateway } from './egress-gateway';
 import * as net from '../../imports/networking.istio.io';
 import * as sec from '../../imports/security.istio.io';
-import { requireArray, requireInstance } from '../core/boundary';
+import { requireArray, requireBoolean, requireImplements, requireInstance, requireString, requireStruct } from '../core/boundary';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
-import { fieldError, inField, requirePresent } from '../core/errors';
+import { fieldError, inField } from '../core/errors';
 import { ExternalHost, HostExemption, HostSet } from '../core/host';
 import { HOST_EXEMPTIONS_ANNOTATION, HostScreen } from '../core/host-risk';
 import { authorizationSources, WorkloadIdentity } from '../core/identity';
@@ -270,10 +270,12 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
   private readonly hostScreen: HostScreen;
   private readonly clientServiceEntries: ServiceEntryShards;
   private readonly upstreamServiceEntries: ServiceEntryShards;
+  private cachedRulesKey?: string;
 
   public constructor(scope: Construct, id: string, props: TlsOriginationEgressProps = {}) {
     super(scope, id);
     MeshRegistry.of(this).register('TlsOriginationEgress', this);
+    props = inField(this, 'props', () => requireStruct<TlsOriginationEgressProps>(props ?? {}, 'TlsOriginationEgressProps'));
     this.name = inField(this, 'name', () => validateDnsLabel(props.name ?? 'tls-origination', 'name'));
     this.httpPort = inField(this, 'httpPort', () => EgressPort.http(props.httpPort ?? 80));
     this.tlsPort = inField(this, 'tlsPort', () => EgressPort.https(props.tlsPort ?? 443));
@@ -285,8 +287,19 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
           'so they must differ (e.g. httpPort 80, tlsPort 443)',
       );
     }
-    this.gateway = props.gateway ?? new EgressGateway(this, 'EgressGateway', { mesh: props.mesh, ports: [EgressPort.http(80)] });
-    this.mesh = props.mesh ?? this.gateway.mesh;
+    const mesh = props.mesh === undefined ? undefined : inField(this, 'mesh', () => requireInstance(props.mesh, MeshSettings, 'new MeshSettings({ ... })'));
+    this.gateway =
+      props.gateway === undefined
+        ? new EgressGateway(this, 'EgressGateway', { mesh, ports: [EgressPort.http(80)] })
+        : inField(this, 'gateway', () =>
+          requireImplements<IEgressGateway>(
+            props.gateway,
+            'IEgressGateway',
+            ['findPort', 'claimPort', 'addClientSubset', 'enableAccessLogging', 'grantCredentialAccess'],
+            'an EgressGateway or EgressGateway.fromAttributes(...)',
+          ),
+        );
+    this.mesh = mesh ?? this.gateway.mesh;
     this.namespace = this.gateway.namespace;
     this.gatewayPort = this.claimGatewayPort(props.gatewayPort);
 
@@ -310,7 +323,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
           : this.sizeProblems(),
     });
 
-    if (props.accessLogging ?? true) {
+    if (props.accessLogging === undefined || inField(this, 'accessLogging', () => requireBoolean(props.accessLogging))) {
       this.gateway.enableAccessLogging();
     }
 
@@ -426,7 +439,9 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
    * @throws if the host is invalid, a wildcard, already added here, or originated by another TlsOriginationEgress
    */
   public addHost(host: string, options: OriginationHostOptions = {}): void {
-    this.addHostAt(host, `addHost ${JSON.stringify(host)}`, options?.tls);
+    const field = `addHost ${JSON.stringify(host)}`;
+    const tls = inField(this, `${field}.options`, () => requireStruct<OriginationHostOptions>(options ?? {}, 'OriginationHostOptions')).tls;
+    this.addHostAt(host, field, tls);
   }
 
   /**
@@ -462,7 +477,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       if (host === '*') {
         throw wildcard(host, 'api.example.com');
       }
-      const h = ExternalHost.of(requirePresent(host, 'a host'));
+      const h = ExternalHost.of(requireString(host, 'api.example.com'));
       if (h.isWildcard) {
         throw wildcard(h.name, `www.${h.domain}`);
       }
@@ -476,7 +491,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
         ports: [{ number: this.httpPort.number, protocol: Protocol.HTTP }],
         namespace: this.namespace,
         exportTo: this.exportTo,
-        rules: identityRulesKey(this.identities, this.mesh),
+        rules: (this.cachedRulesKey ??= identityRulesKey(this.identities, this.mesh)),
         via: `TLS origination "${this.name}" at gateway ${this.namespace}/${this.gateway.serviceName}`,
       });
       return h;
@@ -560,9 +575,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
   }
 
   private validateTls(tls: OriginationTls, field: string): void {
-    if (!(tls instanceof OriginationTls)) {
-      fieldError(this, field, 'expected an OriginationTls, e.g. from OriginationTls.simple');
-    }
+    inField(this, field, () => requireInstance(tls, OriginationTls, 'OriginationTls.simple()'));
     inField(this, field, () => tls._validate({ namespace: this.namespace, kind: 'gateway' }));
   }
 

@@ -282,6 +282,8 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
   private readonly accessLogging: boolean;
   private readonly hostScreen: HostScreen;
   private serviceEntryShards?: ServiceEntryShards;
+  private cachedExportTo?: string[];
+  private cachedRulesKey?: string;
 
   public constructor(scope: Construct, id: string, props: WildcardEgressGatewayProps = {}) {
     super(scope, id);
@@ -488,7 +490,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
         ports: this.ports.map((number) => ({ number, protocol: Protocol.TLS })),
         namespace: this.namespace,
         exportTo: this.meshExportTo,
-        rules: identityRulesKey(this.identities, this.mesh),
+        rules: this.rulesKey,
         via: `SNI forwarder "${this.name}" at gateway ${this.namespace}/${this.gateway.serviceName}`,
       });
       this.hostSet.add(parsed);
@@ -544,7 +546,14 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
 
   /** The mesh-facing resources are exported only to the namespaces of the allowed identities (plus the gateway's). */
   private get meshExportTo(): string[] {
-    return exportToFor(this.identities, this.namespace);
+    this.cachedExportTo ??= exportToFor(this.identities, this.namespace);
+    return this.cachedExportTo;
+  }
+
+  /** Who may use the hosts, for the app-wide registry (identities are fixed at construction). */
+  private get rulesKey(): string {
+    this.cachedRulesKey ??= identityRulesKey(this.identities, this.mesh);
+    return this.cachedRulesKey;
   }
 
   private envoyName(suffix: string): string {
@@ -665,9 +674,17 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
         },
         {
           // Point the gateway listener's tcp_proxy (after Istio mTLS termination) at the SNI forwarder. Scoped to
-          // this gateway's listener port only.
+          // this gateway's listener port and to this construct's own server's filter chain (its SNI, the gateway
+          // host): another Gateway's server on the same pods and port has its own chain, which must not be rewritten
+          // (finding X1; Istio's patcher compares `filterChain.sni` with the chain's server_names,
+          // pilot/pkg/networking/core/envoyfilter/listener_patch.go filterChainMatch).
           applyTo: net.EnvoyFilterSpecConfigPatchesApplyTo.NETWORK_UNDERSCORE_FILTER,
-          match: match({ listener: { portNumber: gatewayPort.podPort, filterChain: { filter: { name: TCP_PROXY } } } }),
+          match: match({
+            listener: {
+              portNumber: gatewayPort.podPort,
+              filterChain: { sni: this.gateway.serviceFqdn, filter: { name: TCP_PROXY } },
+            },
+          }),
           patch: {
             operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.MERGE,
             value: {
