@@ -54,3 +54,17 @@ if ! diff -u "${TS_YAML}" "${PY_YAML}"; then
   exit 1
 fi
 echo "bindings:python: ${PY_YAML} is byte-identical to ${TS_YAML} ($(grep -c '^kind:' "${PY_YAML}") objects)"
+
+# The declarative front end from Python: the platform example reads its YAML document with EgressAllowListSpec.from_yaml
+# and must write the same manifests and egress matrix as the TypeScript app (examples/platform/dist).
+PLATFORM_OUT="${WORK}/platform"
+rm -rf "${PLATFORM_OUT}"
+"${VPY}" examples/platform/main.py "${PLATFORM_OUT}"
+for f in platform.k8s.yaml platform-egress.egress-matrix.md platform-egress.egress-matrix.json; do
+  [ -f "${PLATFORM_OUT}/${f}" ] || fail "examples/platform/main.py wrote no ${f} (it wrote: $(ls "${PLATFORM_OUT}" 2>/dev/null))"
+  if ! diff -u "examples/platform/dist/${f}" "${PLATFORM_OUT}/${f}"; then
+    echo "bindings:python: FAILED: the Python platform example's ${f} differs from the TypeScript one (diff above)" >&2
+    exit 1
+  fi
+done
+echo "bindings:python: the allow-list from Python (examples/platform/main.py, YAML document) writes manifests and egress matrix byte-identical to TypeScript"

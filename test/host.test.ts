@@ -1,5 +1,6 @@
 import * as fc from 'fast-check';
 import { ExternalHost, HostSet } from '../src';
+import { HostIndex } from '../src/core/host';
 
 describe('ExternalHost | valid hosts', () => {
   // GIVEN names Istio accepts (rules H1-H2 in shared/docs/istio-rules.md) and that are fully qualified
@@ -260,6 +261,26 @@ describe('ExternalHost | properties', () => {
         for (const probe of ['a.b', 'x.a.b', 'a.b.c', 'c.ab.a', 'b.c.a.b']) {
           expect(set.matches(probe)).toBe(accepted.some((h) => h.matches(probe)));
         }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('HostIndex (the one domain-suffix index)', () => {
+  const label = fc.constantFrom('a', 'b', 'api', 'x');
+  const hostArb = fc
+    .tuple(fc.boolean(), fc.array(label, { minLength: 1, maxLength: 3 }), fc.constantFrom('example.com', 'com', 'example.org'))
+    .map(([wild, labels, d]) => ExternalHost.of(wild ? `*.${[...labels.slice(1), d].join('.')}` : [...labels, d].join('.')));
+
+  test('overlapping() finds exactly the hosts a pairwise check finds, coveredBy() exactly the strictly covered ones', () => {
+    fc.assert(
+      fc.property(fc.array(hostArb, { maxLength: 30 }), hostArb, (hosts, probe) => {
+        const index = new HostIndex<ExternalHost>();
+        hosts.forEach((h) => index.add(h, h));
+        const names = (list: ExternalHost[]) => [...new Set(list.map((h) => h.name))].sort();
+        expect(names(index.overlapping(probe))).toEqual(names(hosts.filter((h) => h.overlaps(probe))));
+        expect(names(index.coveredBy(probe))).toEqual(names(hosts.filter((h) => probe.isWildcard && probe.covers(h) && h.name !== probe.name)));
       }),
       { numRuns: 300 },
     );

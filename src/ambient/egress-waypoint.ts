@@ -7,7 +7,7 @@ import { dns1035LabelProblem } from '../core/bounds';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, HBONE_PORT, IEgressPath } from '../core/egress-path';
 import { fieldError, inField, problem } from '../core/errors';
-import { ExternalHost, HostExemption, properSuffixes } from '../core/host';
+import { ExternalHost, HostExemption, HostIndex } from '../core/host';
 import { HostScreen } from '../core/host-risk';
 import { WorkloadIdentity } from '../core/identity';
 import { IstioVersion } from '../core/istio-version';
@@ -153,8 +153,8 @@ export abstract class EgressWaypointBase extends Construct implements IEgressWay
   private readonly hostByServiceEntryName = new Map<string, EgressWaypointHost>();
   /** Refuses in-cluster, metadata and public-suffix hosts (M3), with the waypoint's `hostExemptions`. */
   private hostScreen?: HostScreen;
-  /** For each proper suffix of a host's domain (`a.com` and `com` for `x.a.com` or `*.x.a.com`), the hosts under it. */
-  private readonly hostsUnderSuffix = new Map<string, EgressWaypointHost[]>();
+  /** The hosts by overlap (core's one domain-suffix index). */
+  private readonly hostIndex = new HostIndex<EgressWaypointHost>();
 
   /** Labels of the waypoint pods: `gateway.networking.k8s.io/gateway-name: <name>`. */
   public get selectorLabels(): { [key: string]: string } {
@@ -245,7 +245,7 @@ export abstract class EgressWaypointBase extends Construct implements IEgressWay
     }
     // The index finds the overlapping hosts; only when one of them clashes is the whole list walked, in the order the
     // hosts were added, so the message names the same host as always.
-    if (this.overlappingHosts(host.host).some((other) => host.ports.some((port) => clashingPort(other, port) !== undefined))) {
+    if (this.hostIndex.overlapping(host.host).some((other) => host.ports.some((port) => clashingPort(other, port) !== undefined))) {
       for (const other of this.hostList) {
         if (!other.host.overlaps(host.host)) {
           continue;
@@ -282,9 +282,7 @@ export abstract class EgressWaypointBase extends Construct implements IEgressWay
     if (!this.hostByServiceEntryName.has(host.serviceEntryName)) {
       this.hostByServiceEntryName.set(host.serviceEntryName, host);
     }
-    for (const suffix of properSuffixes(host.host.domain)) {
-      addToList(this.hostsUnderSuffix, suffix, host);
-    }
+    this.hostIndex.add(host.host, host);
   }
 
   /**
@@ -321,7 +319,7 @@ export abstract class EgressWaypointBase extends Construct implements IEgressWay
       return [];
     }
     const names = new Set<string>();
-    for (const other of this.hostsUnderSuffix.get(host.domain) ?? []) {
+    for (const other of this.hostIndex.coveredBy(host)) {
       if (other.host.name !== host.name && host.covers(other.host)) {
         names.add(other.host.name);
       }
@@ -336,25 +334,6 @@ export abstract class EgressWaypointBase extends Construct implements IEgressWay
    */
   public _claimName(scope: IConstruct, field: string, kind: string, namespace: string, name: string): void {
     inField(scope, field, () => MeshRegistry.of(this).claimObjectName(scope, kind, namespace, name));
-  }
-
-  /**
-   * The hosts added so far that overlap `host` (`ExternalHost.overlaps`), found in time proportional to its labels
-   * and the number found, as `HostSet` does: the hosts with its name, the wildcards `*.<d>` for each proper suffix `d`
-   * of its domain (they cover it), and, for a wildcard `*.<d>`, the hosts under `d` (it covers them).
-   */
-  private overlappingHosts(host: ExternalHost): EgressWaypointHost[] {
-    if (host.isAnyHost) {
-      return this.hostList;
-    }
-    const found = [...(this.hostsByName.get(host.name) ?? []), ...(this.hostsByName.get('*') ?? [])];
-    for (const suffix of properSuffixes(host.domain)) {
-      found.push(...(this.hostsByName.get(`*.${suffix}`) ?? []));
-    }
-    if (host.isWildcard) {
-      found.push(...(this.hostsUnderSuffix.get(host.domain) ?? []));
-    }
-    return found;
   }
 }
 

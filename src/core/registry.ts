@@ -16,7 +16,7 @@
  */
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
-import { ExternalHost, properSuffixes } from './host';
+import { ExternalHost, HostIndex } from './host';
 import { Protocol } from './port';
 
 /** The construct id of the registry under the app's root. Not a generated name: it is never synthesized. */
@@ -89,12 +89,8 @@ export class MeshRegistry extends Construct {
     return new MeshRegistry(root as Construct);
   }
 
-  private readonly byName = new Map<string, Claim[]>();
-  /** Claims of wildcard hosts by their domain (`*.a.com` under `a.com`). */
-  private readonly wildcardsByDomain = new Map<string, Claim[]>();
-  /** Claims by every proper suffix of their domain (`b.a.com` under `a.com` and `com`). */
-  private readonly bySuffix = new Map<string, Claim[]>();
-  private readonly anyHost: Claim[] = [];
+  /** Host claims by overlap (core's one domain-suffix index). */
+  private readonly claims = new HostIndex<Claim>();
   private readonly members = new Map<string, IConstruct[]>();
   private readonly allMembers = new Set<IConstruct>();
   private readonly gatewayPorts = new Map<string, IConstruct>();
@@ -165,7 +161,7 @@ export class MeshRegistry extends Construct {
    */
   public claimHost(claimant: IConstruct, claim: HostClaim): void {
     const c: Claim = { ...claim, claimant };
-    for (const other of this.overlapping(claim.host)) {
+    for (const other of this.claims.overlapping(claim.host)) {
       if (other.claimant === claimant || !isInTree(other.claimant)) {
         continue;
       }
@@ -177,38 +173,7 @@ export class MeshRegistry extends Construct {
         this.deferred.push([c, other]);
       }
     }
-    push(this.byName, claim.host.name, c);
-    if (claim.host.isAnyHost) {
-      this.anyHost.push(c);
-    } else {
-      if (claim.host.isWildcard) {
-        push(this.wildcardsByDomain, claim.host.domain, c);
-      }
-      for (const s of properSuffixes(claim.host.domain)) {
-        push(this.bySuffix, s, c);
-      }
-    }
-  }
-
-  /** Every claim whose host overlaps `host` (same name, covers it, or is covered by it). */
-  private overlapping(host: ExternalHost): Claim[] {
-    if (host.isAnyHost) {
-      return [...this.byName.values()].flat();
-    }
-    const found = new Set<Claim>([...(this.byName.get(host.name) ?? []), ...this.anyHost]);
-    // wildcards covering the host: *.d with d a proper suffix of the host's domain
-    for (const d of properSuffixes(host.domain)) {
-      for (const c of this.wildcardsByDomain.get(d) ?? []) {
-        found.add(c);
-      }
-    }
-    if (host.isWildcard) {
-      // a wildcard *.d also covers the other wildcard *.d (same name, above) and every name under d
-      for (const c of this.bySuffix.get(host.domain) ?? []) {
-        found.add(c);
-      }
-    }
-    return [...found];
+    this.claims.add(claim.host, c);
   }
 
   /**
@@ -353,15 +318,6 @@ function visibility(c: HostClaim, withOwn: boolean): Set<string> | '*' {
   }
   const namespaces = c.exportTo.map((ns) => (ns === '.' ? c.namespace : ns));
   return new Set(withOwn ? namespaces : namespaces.filter((ns) => ns !== c.namespace));
-}
-
-function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list === undefined) {
-    map.set(key, [value]);
-  } else {
-    list.push(value);
-  }
 }
 
 /** Whether a construct is still reachable from its root (`node.tryRemoveChild` detaches it, and `findAll()` skips it). */
