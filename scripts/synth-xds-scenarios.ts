@@ -1,5 +1,5 @@
 /**
- * Synthesizes the xDS suite's scenario apps (test/xds): the security review's scenarios (X1, H1, H2) and the
+ * Synthesizes the xDS suite's scenario apps (test/xds): the security review's scenarios (X1, H1, H2, L9) and the
  * proxyVersion case, one directory each under <out>/xds-scenarios/<name>/. The examples themselves come from
  * `npx projen synth-examples`.
  *
@@ -62,6 +62,16 @@ const scenarios: Record<string, (chart: Chart) => void> = {
       name: 'api',
       hosts: ['api.example.com'],
       allowFrom: [E.WorkloadIdentity.serviceAccount('default', 'admin')],
+    });
+  },
+  // L9 with allowFrom anyInMesh (the clients' entry is exported to every namespace): still no sidecar learns host:443.
+  'l9-origination-any-in-mesh': (c) => {
+    const gateway = new E.EgressGateway(c, 'EgressGateway', { namespace: 'istio-egress-tls', name: 'egress-gateway', ports: [E.EgressPort.http(80)] });
+    new E.TlsOriginationEgress(c, 'Cnn', {
+      gateway,
+      hosts: ['edition.cnn.com'],
+      tls: E.OriginationTls.simple(),
+      allowFrom: [E.WorkloadIdentity.anyInMesh()],
     });
   },
 };
