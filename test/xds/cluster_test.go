@@ -170,7 +170,7 @@ func newMesh(t *testing.T, mode MeshMode, version string, objs []Object, clients
 			// What Istio's deployment controller creates for a waypoint: its Service, Pods, and the Gateway status.
 			svcName := o.Name()
 			o["status"] = map[string]any{"addresses": []any{map[string]any{"type": "Hostname", "value": svcName + "." + o.Namespace() + ".svc.cluster.local"}}}
-			labels := map[string]string{"gateway.networking.k8s.io/gateway-name": o.Name(), "gateway.istio.io/managed": "istio.io-mesh-controller", "istio.io/gateway-name": o.Name()}
+			labels := waypointPodLabels(o.Name())
 			svc := Object{"apiVersion": "v1", "kind": "Service", "metadata": map[string]any{"name": svcName, "namespace": o.Namespace(), "labels": toAny(labels)},
 				"spec": map[string]any{"ports": []any{map[string]any{"name": "mesh", "port": 15008, "appProtocol": "hbone"}}, "selector": map[string]any{"gateway.networking.k8s.io/gateway-name": o.Name()}}}
 			services = append(services, svc)

@@ -719,7 +719,7 @@ func offListSamples(allow []string) []string {
 
 // clientSelectors: per namespace, the label sets the manifests select client workloads by: every Sidecar's
 // workloadSelector.labels and every NetworkPolicy's podSelector.matchLabels (non-empty ones; matchExpressions are
-// not modelled and make no client), except those that select a Deployment of the manifests (gateways).
+// not modelled and make no client), except those that select a Deployment of the manifests (gateways) or a waypoint's pods.
 func clientSelectors(objs ...[]Object) map[string][]map[string]string {
 	out := map[string][]map[string]string{}
 	seen := map[string]bool{}
@@ -745,8 +745,8 @@ func clientSelectors(objs ...[]Object) map[string][]map[string]string {
 	return out
 }
 
-// selectsDeployment: the selector picks the pods of a Deployment of the manifests (e.g. a gateway's lockdown
-// NetworkPolicy): those workloads are modelled already, as what they are, not as clients.
+// selectsDeployment: the selector picks the pods of a Deployment of the manifests or of a waypoint (e.g. a gateway's
+// or waypoint's lockdown NetworkPolicy): those workloads are modelled already, as what they are, not as clients.
 func selectsDeployment(objs [][]Object, namespace string, sel map[string]string) bool {
 	for _, set := range objs {
 		for _, d := range ofKind(set, "Deployment") {
@@ -754,8 +754,19 @@ func selectsDeployment(objs [][]Object, namespace string, sel map[string]string)
 				return true
 			}
 		}
+		// Waypoint pods (created by Istio's deployment controller; newMesh gives them these labels).
+		for _, gw := range ofKind(set, "Gateway") {
+			if gw.Namespace() == namespace && str(path(gw, "spec", "gatewayClassName")) == "istio-waypoint" && selects(sel, waypointPodLabels(gw.Name())) {
+				return true
+			}
+		}
 	}
 	return false
+}
+
+// waypointPodLabels: the labels of a waypoint's pods (as Istio's deployment controller sets them).
+func waypointPodLabels(name string) map[string]string {
+	return map[string]string{"gateway.networking.k8s.io/gateway-name": name, "gateway.istio.io/managed": "istio.io-mesh-controller", "istio.io/gateway-name": name}
 }
 
 // effectiveSidecar: the Sidecar istiod applies to a pod: one of its namespace whose workloadSelector selects the
