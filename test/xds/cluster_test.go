@@ -79,10 +79,22 @@ type Pod struct {
 	Ports                               map[string]uint32 // container port name -> number
 }
 
-// Client is a sidecar-injected client workload (one per identity the policies name, plus an outsider).
+// Client is a sidecar-injected client workload: one unlabelled pod per identity the policies name (plus an
+// outsider), and one pod per (identity of a namespace, selector the manifests name in that namespace) with exactly
+// the selector's labels (clientSelectors: Sidecar workloadSelectors, NetworkPolicy podSelectors), so a
+// workload-scoped Sidecar applies to it as in a cluster.
 type Client struct {
 	Identity Identity
 	Pod      Pod
+	Selector map[string]string // the labels the pod was given (nil: unlabelled apart from its app label)
+}
+
+// String: the identity, and the selector the pod was made for (test names).
+func (c Client) String() string {
+	if len(c.Selector) == 0 {
+		return c.Identity.String()
+	}
+	return c.Identity.String() + " " + labelString(c.Selector)
 }
 
 // outsider: a workload no policy of the examples names.
@@ -94,7 +106,7 @@ func (m *Mesh) ip() string {
 }
 
 // newMesh adds the cluster's objects and starts istiod's generator on them.
-func newMesh(t *testing.T, mode MeshMode, version string, objs []Object, clients []Identity) *Mesh {
+func newMesh(t *testing.T, mode MeshMode, version string, objs []Object, clients []Identity, selectors ...map[string][]map[string]string) *Mesh {
 	t.Helper()
 	if mode.Ambient {
 		// As istiod sets them at start with PILOT_ENABLE_AMBIENT=true (pilot/pkg/features/ambient.go registerAmbient).
@@ -158,7 +170,7 @@ func newMesh(t *testing.T, mode MeshMode, version string, objs []Object, clients
 			// What Istio's deployment controller creates for a waypoint: its Service, Pods, and the Gateway status.
 			svcName := o.Name()
 			o["status"] = map[string]any{"addresses": []any{map[string]any{"type": "Hostname", "value": svcName + "." + o.Namespace() + ".svc.cluster.local"}}}
-			labels := map[string]string{"gateway.networking.k8s.io/gateway-name": o.Name(), "gateway.istio.io/managed": "istio.io-mesh-controller", "istio.io/gateway-name": o.Name()}
+			labels := waypointPodLabels(o.Name())
 			svc := Object{"apiVersion": "v1", "kind": "Service", "metadata": map[string]any{"name": svcName, "namespace": o.Namespace(), "labels": toAny(labels)},
 				"spec": map[string]any{"ports": []any{map[string]any{"name": "mesh", "port": 15008, "appProtocol": "hbone"}}, "selector": map[string]any{"gateway.networking.k8s.io/gateway-name": o.Name()}}}
 			services = append(services, svc)
@@ -205,7 +217,48 @@ func newMesh(t *testing.T, mode MeshMode, version string, objs []Object, clients
 		add(&config, gc)
 		add(&kube, gc)
 	}
-	for _, id := range clients {
+	// Selected clients: for each namespace a selector names, every identity of that namespace (an invented one if
+	// none) gets a pod with exactly the selector's labels.
+	sel := map[string][]map[string]string{}
+	for _, s := range selectors {
+		for ns, l := range s {
+			sel[ns] = append(sel[ns], l...)
+		}
+	}
+	all := append([]Identity{}, clients...)
+	nss := make([]string, 0, len(sel))
+	for ns := range sel {
+		nss = append(nss, ns)
+	}
+	sort.Strings(nss)
+	type selected struct {
+		id  Identity
+		sel map[string]string
+	}
+	var selClients []selected
+	for _, ns := range nss {
+		var ids []Identity
+		for _, id := range clients {
+			if id.Namespace == ns {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == 0 {
+			ids = []Identity{{ns, "any-workload"}}
+			all = append(all, ids[0])
+		}
+		seen := map[string]bool{}
+		for _, l := range sel[ns] {
+			if seen[labelString(l)] {
+				continue
+			}
+			seen[labelString(l)] = true
+			for _, id := range ids {
+				selClients = append(selClients, selected{id, l})
+			}
+		}
+	}
+	for _, id := range all {
 		needNamespace(id.Namespace)
 		p := Pod{Name: "client-" + id.ServiceAccount, Namespace: id.Namespace, IP: m.ip(), ServiceAccount: id.ServiceAccount,
 			Labels: map[string]string{"app": "client-" + id.ServiceAccount}}
@@ -214,6 +267,12 @@ func newMesh(t *testing.T, mode MeshMode, version string, objs []Object, clients
 		if find(objs, "ServiceAccount", id.Namespace, id.ServiceAccount) == nil {
 			add(&kube, Object{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": map[string]any{"name": id.ServiceAccount, "namespace": id.Namespace}})
 		}
+	}
+	for _, sc := range selClients {
+		p := Pod{Name: "client-" + sc.id.ServiceAccount + "-" + podNamePart(labelString(sc.sel)), Namespace: sc.id.Namespace, IP: m.ip(),
+			ServiceAccount: sc.id.ServiceAccount, Labels: sc.sel}
+		m.Pods = append(m.Pods, p)
+		m.Clients = append(m.Clients, Client{Identity: sc.id, Pod: p, Selector: sc.sel})
 	}
 	names := make([]string, 0, len(namespaces))
 	for n := range namespaces {
@@ -360,9 +419,10 @@ func (m *Mesh) gateway(kind string, selector map[string]string, namespace string
 	return m.proxy(kind, model.Router, pods[0])
 }
 
+// client: the unlabelled client pod of the identity.
 func (m *Mesh) client(id Identity) *Proxy {
 	for _, c := range m.Clients {
-		if c.Identity == id {
+		if c.Identity == id && len(c.Selector) == 0 {
 			return m.proxy("client sidecar", model.SidecarProxy, c.Pod)
 		}
 	}
@@ -376,4 +436,32 @@ func (m *Mesh) waypoint(w *WaypointIntent) *Proxy {
 		m.t.Fatalf("no waypoint pods for %s/%s", w.Namespace, w.Name)
 	}
 	return m.proxy("waypoint", model.Waypoint, pods[0])
+}
+
+// clientProxy: the sidecar of one client pod (labelled or not).
+func (m *Mesh) clientProxy(c Client) *Proxy {
+	return m.proxy("client sidecar", model.SidecarProxy, c.Pod)
+}
+
+// labelString: k=v,... sorted.
+func labelString(l map[string]string) string {
+	var kv []string
+	for k, v := range l {
+		kv = append(kv, k+"="+v)
+	}
+	sort.Strings(kv)
+	return strings.Join(kv, ",")
+}
+
+// podNamePart: s as DNS-label characters.
+func podNamePart(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteRune('-')
+		}
+	}
+	return b.String()
 }

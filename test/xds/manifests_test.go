@@ -714,3 +714,290 @@ func offListSamples(allow []string) []string {
 	}
 	return off
 }
+
+// ---- workloads the manifests select: Sidecar and NetworkPolicy selectors ---------------------------------------
+
+// clientSelectors: per namespace, the label sets the manifests select client workloads by: every Sidecar's
+// workloadSelector.labels and every NetworkPolicy's podSelector.matchLabels (non-empty ones; matchExpressions are
+// not modelled and make no client), except those that select a Deployment of the manifests (gateways) or a waypoint's pods.
+func clientSelectors(objs ...[]Object) map[string][]map[string]string {
+	out := map[string][]map[string]string{}
+	seen := map[string]bool{}
+	for _, set := range objs {
+		for _, o := range set {
+			var l map[string]string
+			switch o.Kind() {
+			case "Sidecar":
+				l = strMap(path(o, "spec", "workloadSelector", "labels"))
+			case "NetworkPolicy":
+				l = strMap(path(o, "spec", "podSelector", "matchLabels"))
+			}
+			if len(l) == 0 || o.Namespace() == "" || selectsDeployment(objs, o.Namespace(), l) {
+				continue
+			}
+			k := o.Namespace() + "/" + labelString(l)
+			if !seen[k] {
+				seen[k] = true
+				out[o.Namespace()] = append(out[o.Namespace()], l)
+			}
+		}
+	}
+	return out
+}
+
+// selectsDeployment: the selector picks the pods of a Deployment of the manifests or of a waypoint (e.g. a gateway's
+// or waypoint's lockdown NetworkPolicy): those workloads are modelled already, as what they are, not as clients.
+func selectsDeployment(objs [][]Object, namespace string, sel map[string]string) bool {
+	for _, set := range objs {
+		for _, d := range ofKind(set, "Deployment") {
+			if d.Namespace() == namespace && selects(sel, strMap(path(d, "spec", "template", "metadata", "labels"))) {
+				return true
+			}
+		}
+		// Waypoint pods (created by Istio's deployment controller; newMesh gives them these labels).
+		for _, gw := range ofKind(set, "Gateway") {
+			if gw.Namespace() == namespace && str(path(gw, "spec", "gatewayClassName")) == "istio-waypoint" && selects(sel, waypointPodLabels(gw.Name())) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// waypointPodLabels: the labels of a waypoint's pods (as Istio's deployment controller sets them).
+func waypointPodLabels(name string) map[string]string {
+	return map[string]string{"gateway.networking.k8s.io/gateway-name": name, "gateway.istio.io/managed": "istio.io-mesh-controller", "istio.io/gateway-name": name}
+}
+
+// effectiveSidecar: the Sidecar istiod applies to a pod: one of its namespace whose workloadSelector selects the
+// pod's labels, else its namespace's selector-less one, else the root namespace's (istio-system) selector-less one;
+// nil when none (pilot/pkg/model/push_context.go getSidecarScope).
+func effectiveSidecar(objs []Object, namespace string, labels map[string]string) Object {
+	var nsWide, root Object
+	for _, sc := range ofKind(objs, "Sidecar") {
+		sel := strMap(path(sc, "spec", "workloadSelector", "labels"))
+		switch {
+		case sc.Namespace() == namespace && len(sel) > 0 && selects(sel, labels):
+			return sc
+		case sc.Namespace() == namespace && len(sel) == 0:
+			nsWide = sc
+		case sc.Namespace() == "istio-system" && len(sel) == 0:
+			root = sc
+		}
+	}
+	if nsWide != nil {
+		return nsWide
+	}
+	return root
+}
+
+// hostsOverlap: Istio's host.Name.Matches (either may be a "*." wildcard or "*").
+func hostsOverlap(a, b string) bool {
+	if a == "*" || b == "*" || a == b {
+		return true
+	}
+	return sniMatches(a, b) || sniMatches(b, a) || (strings.HasPrefix(a, "*.") && strings.HasPrefix(b, "*.") && (strings.HasSuffix(a, b[1:]) || strings.HasSuffix(b, a[1:])))
+}
+
+// sidecarImports: whether a Sidecar's egress listeners import a host of configNamespace for a client of
+// clientNamespace (egress.hosts "ns/dnsName": ns "*", "." = the Sidecar's own namespace, "~" none; dnsName "*", a
+// "*." wildcard or a name). No Sidecar (or no egress) imports everything.
+func sidecarImports(sc Object, configNamespace, clientNamespace, host string) bool {
+	egress := list(path(sc, "spec", "egress"))
+	if sc == nil || len(egress) == 0 {
+		return true
+	}
+	for _, e := range egress {
+		for _, h := range strList(path(e, "hosts")) {
+			parts := strings.SplitN(h, "/", 2)
+			if len(parts) != 2 {
+				continue
+			}
+			ns, dns := parts[0], parts[1]
+			nsOK := ns == "*" || ns == configNamespace || (ns == "." && configNamespace == clientNamespace)
+			if nsOK && hostsOverlap(dns, host) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ---- AuthorizationPolicy semantics (expected outcome, from the policies themselves) ---------------------------
+
+// workloadPolicies: the AuthorizationPolicies that apply to a workload: those of its namespace whose selector
+// selects its labels or that have no selector and no targetRefs, and the root namespace's (istio-system) without
+// selector.
+func workloadPolicies(objs []Object, namespace string, labels map[string]string) []Object {
+	var out []Object
+	for _, ap := range ofKind(objs, "AuthorizationPolicy") {
+		sel := strMap(path(ap, "spec", "selector", "matchLabels"))
+		targeted := len(list(path(ap, "spec", "targetRefs"))) > 0 || path(ap, "spec", "targetRef") != nil
+		if targeted {
+			continue
+		}
+		if (ap.Namespace() == namespace && (len(sel) == 0 || selects(sel, labels))) || (ap.Namespace() == "istio-system" && len(sel) == 0) {
+			out = append(out, ap)
+		}
+	}
+	return out
+}
+
+// istioMatch: Istio's string match for AuthorizationPolicy values: "*" (non-empty), prefix "x*", suffix "*x", exact.
+func istioMatch(pattern, v string) bool {
+	switch {
+	case pattern == "*":
+		return v != ""
+	case strings.HasSuffix(pattern, "*"):
+		return strings.HasPrefix(v, strings.TrimSuffix(pattern, "*"))
+	case strings.HasPrefix(pattern, "*"):
+		return strings.HasSuffix(v, strings.TrimPrefix(pattern, "*"))
+	}
+	return pattern == v
+}
+
+// field: values must match (if set), notValues must not.
+func field(o any, key, notKey, v string, fold bool) bool {
+	m := func(ps []string) bool {
+		for _, p := range ps {
+			if fold && istioMatch(strings.ToLower(p), strings.ToLower(v)) || !fold && istioMatch(p, v) {
+				return true
+			}
+		}
+		return false
+	}
+	if vals := strList(path(o, key)); len(vals) > 0 && !m(vals) {
+		return false
+	}
+	if nv := strList(path(o, notKey)); len(nv) > 0 && m(nv) {
+		return false
+	}
+	return true
+}
+
+// ruleMatches: one rule of an AuthorizationPolicy (from: any source; to: any operation; when: every condition).
+func ruleMatches(rule any, id *Identity, r Request) (bool, error) {
+	principal, ns := "", ""
+	if id != nil {
+		principal, ns = id.Principal(), id.Namespace
+	}
+	if from := list(path(rule, "from")); len(from) > 0 {
+		ok := false
+		for _, f := range from {
+			s := path(f, "source")
+			for _, k := range []string{"requestPrincipals", "notRequestPrincipals", "ipBlocks", "notIpBlocks", "remoteIpBlocks", "notRemoteIpBlocks"} {
+				if path(s, k) != nil {
+					return false, fmt.Errorf("source.%s is not modelled by the harness", k)
+				}
+			}
+			if field(s, "principals", "notPrincipals", principal, false) && field(s, "namespaces", "notNamespaces", ns, false) &&
+				(principal != "" || (path(s, "principals") == nil && path(s, "namespaces") == nil)) {
+				ok = true
+			}
+		}
+		if !ok {
+			return false, nil
+		}
+	}
+	if to := list(path(rule, "to")); len(to) > 0 {
+		ok := false
+		for _, t := range to {
+			op := path(t, "operation")
+			if field(op, "hosts", "notHosts", r.Host, true) && field(op, "methods", "notMethods", r.Method, false) &&
+				field(op, "paths", "notPaths", strings.SplitN(r.Path, "?", 2)[0], false) && field(op, "ports", "notPorts", fmt.Sprint(r.Port), false) {
+				ok = true
+			}
+		}
+		if !ok {
+			return false, nil
+		}
+	}
+	for _, c := range list(path(rule, "when")) {
+		var v string
+		switch str(path(c, "key")) {
+		case "connection.sni":
+			v = r.SNI
+		case "source.principal":
+			v = principal
+		case "source.namespace":
+			v = ns
+		default:
+			return false, fmt.Errorf("when key %q is not modelled by the harness", str(path(c, "key")))
+		}
+		if !field(c, "values", "notValues", v, false) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// authzAllows: Istio's evaluation order for a workload's policies (CUSTOM is not modelled: error): any matching
+// DENY rule refuses; else, if ALLOW policies exist, a matching ALLOW rule is needed; else allowed. id nil: a client
+// without an mTLS identity.
+func authzAllows(policies []Object, id *Identity, r Request) (bool, error) {
+	anyAllow, allowed := false, false
+	for _, ap := range policies {
+		action := str(path(ap, "spec", "action"))
+		if action == "" {
+			action = "ALLOW"
+		}
+		switch action {
+		case "DENY", "ALLOW":
+		default:
+			return false, fmt.Errorf("AuthorizationPolicy %s/%s: action %s is not modelled by the harness", ap.Namespace(), ap.Name(), action)
+		}
+		if action == "ALLOW" {
+			anyAllow = true
+		}
+		for _, rule := range list(path(ap, "spec", "rules")) {
+			ok, err := ruleMatches(rule, id, r)
+			if err != nil {
+				return false, fmt.Errorf("AuthorizationPolicy %s/%s: %v", ap.Namespace(), ap.Name(), err)
+			}
+			if ok && action == "DENY" {
+				return false, nil
+			}
+			if ok {
+				allowed = true
+			}
+		}
+	}
+	return !anyAllow || allowed, nil
+}
+
+// requestVariants: methods and paths to try against policies: GET, POST and every method they name; "/", and every
+// path they name (a prefix "x*" as x and x+"x", a suffix "*x" as "/a"+x).
+func requestVariants(policies []Object) (methods, paths []string) {
+	ms := map[string]bool{"GET": true, "POST": true}
+	ps := map[string]bool{"/": true}
+	for _, ap := range policies {
+		for _, rule := range list(path(ap, "spec", "rules")) {
+			for _, t := range list(path(rule, "to")) {
+				op := path(t, "operation")
+				for _, m := range append(strList(path(op, "methods")), strList(path(op, "notMethods"))...) {
+					ms[m] = true
+				}
+				for _, p := range append(strList(path(op, "paths")), strList(path(op, "notPaths"))...) {
+					switch {
+					case strings.HasSuffix(p, "*"):
+						ps[strings.TrimSuffix(p, "*")] = true
+						ps[strings.TrimSuffix(p, "*")+"x"] = true
+					case strings.HasPrefix(p, "*"):
+						ps["/a"+strings.TrimPrefix(p, "*")] = true
+					default:
+						ps[p] = true
+					}
+				}
+			}
+		}
+	}
+	for m := range ms {
+		methods = append(methods, m)
+	}
+	for p := range ps {
+		paths = append(paths, p)
+	}
+	sort.Strings(methods)
+	sort.Strings(paths)
+	return methods, paths
+}

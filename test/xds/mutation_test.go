@@ -343,6 +343,69 @@ func TestPropertiesCatchBreakage(t *testing.T) {
 			},
 		},
 		{
+			name: "origination sidecar: the Sidecar of the selected pods dropped (they fall back to the namespace's, without the host)", example: "platform",
+			mutate: func(t *testing.T, objs []Object) []Object {
+				return mutated(t, objs, "Sidecar", "payments", "egress-allow-list-app-settlement-609d0fac", drop)
+			},
+			check: func(t *testing.T, m *Mesh) violations {
+				o := originationNamed(t, m, "egress-payments-http-aedeb27b-http-80")
+				var v violations
+				for _, c := range m.Clients {
+					if c.Selector["app"] == "settlement" {
+						v = append(v, originationSidecar(t, m, o, m.clientProxy(c), originationExportTo(m, o))...)
+					}
+				}
+				return v
+			},
+		},
+		{
+			name: "origination RBAC: the DENY rules for methods and paths dropped", example: "platform",
+			mutate: func(t *testing.T, objs []Object) []Object {
+				return mutated(t, objs, "AuthorizationPolicy", "platform-egress", "egress-payments-http-aedeb27b-http-80-http-rules", drop)
+			},
+			check: func(t *testing.T, m *Mesh) violations {
+				o := originationNamed(t, m, "egress-payments-http-aedeb27b-http-80")
+				return originationRBAC(m, o, m.gateway("gateway Router", o.Selector, o.Namespace))
+			},
+		},
+		{
+			name: "team isolation: team payments' gateway policy also admits team ml", example: "platform",
+			mutate: func(t *testing.T, objs []Object) []Object {
+				return mutated(t, objs, "AuthorizationPolicy", "platform-egress", "egress-payments-tls-443", func(o Object) bool {
+					src := path(list(path(list(path(o, "spec", "rules"))[0], "from"))[0], "source").(map[string]any)
+					src["namespaces"] = append(list(src["namespaces"]), "ml")
+					return true
+				})
+			},
+			check: func(t *testing.T, m *Mesh) violations {
+				mxs, err := loadMatrices("platform")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return teamIsolation(m, mxs)
+			},
+		},
+		{
+			name: "team isolation at the waypoint: the crawler-only rule widened to the whole namespace", example: "platform", mode: meshAmbient,
+			mutate: func(t *testing.T, objs []Object) []Object {
+				return mutated(t, objs, "AuthorizationPolicy", "platform-egress-ambient", "api-github-com-search-crawler-bbabfdb7", func(o Object) bool {
+					for _, r := range list(path(o, "spec", "rules")) {
+						for _, f := range list(path(r, "from")) {
+							f.(map[string]any)["source"] = map[string]any{"namespaces": []any{"*"}}
+						}
+					}
+					return true
+				})
+			},
+			check: func(t *testing.T, m *Mesh) violations {
+				mxs, err := loadMatrices("platform")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return teamIsolation(m, mxs)
+			},
+		},
+		{
 			name: "waypoint origination verifies SAN = host: subjectAltNames dropped", example: "ambient-egress", mode: meshAmbient,
 			mutate: func(t *testing.T, objs []Object) []Object {
 				return mutated(t, objs, "DestinationRule", "common-infrastructure", "httpbin-org-tls", func(o Object) bool {
@@ -368,13 +431,13 @@ func TestPropertiesCatchBreakage(t *testing.T) {
 				mode = meshDefaults
 			}
 			// The check holds on the intact manifests ...
-			intact := newMesh(t, mode, proxyVersions()[0], deployed, clientsFor(intended, deployed))
+			intact := newMesh(t, mode, proxyVersions()[0], deployed, clientsFor(intended, deployed), clientSelectors(intended, deployed))
 			intact.Intended = intended
 			if v := mu.check(t, intact); len(v) > 0 {
 				t.Fatalf("the check fails on the intact manifests already: %v", v)
 			}
 			// ... and reports the broken ones.
-			broken := newMesh(t, mode, proxyVersions()[0], mu.mutate(t, deployed), clientsFor(intended, deployed))
+			broken := newMesh(t, mode, proxyVersions()[0], mu.mutate(t, deployed), clientsFor(intended, deployed), clientSelectors(intended, deployed))
 			broken.Intended = intended
 			v := mu.check(t, broken)
 			record("mutation tests", "each property check reports its property broken on purpose", len(v) > 0)
@@ -384,4 +447,29 @@ func TestPropertiesCatchBreakage(t *testing.T) {
 			t.Logf("reported as expected: %s", v[0])
 		})
 	}
+}
+
+func originationNamed(t *testing.T, m *Mesh, name string) *OriginationIntent {
+	os, err := readOriginations(m.Intended)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range os {
+		if o.Name == name {
+			return o
+		}
+	}
+	t.Fatalf("no TlsOriginationEgress %s in the intended manifests", name)
+	return nil
+}
+
+// originationExportTo: the exportTo of the VirtualService bound to the origination's Gateway (as checkOriginations).
+func originationExportTo(m *Mesh, o *OriginationIntent) []string {
+	var exportTo []string
+	for _, vs := range ofKind(m.Intended, "VirtualService") {
+		if vs.Namespace() == o.Namespace && contains(strList(path(vs, "spec", "gateways")), o.Namespace+"/"+o.Name) {
+			exportTo = strList(path(vs, "spec", "exportTo"))
+		}
+	}
+	return exportTo
 }

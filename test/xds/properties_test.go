@@ -269,14 +269,20 @@ func exportedTo(exportTo []string, owner, ns string) bool {
 // offListCluster: where a sidecar sends what the mesh does not know: PassthroughCluster under ALLOW_ANY,
 // BlackHoleCluster (or no chain at all) under REGISTRY_ONLY.
 func offListOK(m *Mesh, r simulation.Result) bool {
-	return offListOKFor(m, "", r)
+	return offListOKFor(m, Pod{}, r)
 }
 
-// registryOnlyFor: the outbound policy a client of the namespace runs under: its namespace's Sidecar (without
-// workloadSelector) if it sets outboundTrafficPolicy, else the mesh's.
-func registryOnlyFor(m *Mesh, namespace string) bool {
-	for _, sc := range ofKind(m.Objects, "Sidecar") {
-		if sc.Namespace() == namespace && path(sc, "spec", "workloadSelector") == nil {
+// sidecarOf: the Sidecar of the intended manifests that applies to the pod (effectiveSidecar), nil if none.
+func (m *Mesh) sidecarOf(pod Pod) Object {
+	return effectiveSidecar(m.Intended, pod.Namespace, pod.Labels)
+}
+
+// registryOnlyFor: the outbound policy a client pod runs under: its effective Sidecar's (the one whose
+// workloadSelector selects the pod, else its namespace's selector-less one) if that sets outboundTrafficPolicy, else
+// the mesh's.
+func registryOnlyFor(m *Mesh, pod Pod) bool {
+	if pod.Namespace != "" {
+		if sc := m.sidecarOf(pod); sc != nil {
 			if mode := str(path(sc, "spec", "outboundTrafficPolicy", "mode")); mode != "" {
 				return mode == "REGISTRY_ONLY"
 			}
@@ -285,8 +291,8 @@ func registryOnlyFor(m *Mesh, namespace string) bool {
 	return m.Mode.RegistryOnly
 }
 
-func offListOKFor(m *Mesh, namespace string, r simulation.Result) bool {
-	if registryOnlyFor(m, namespace) {
+func offListOKFor(m *Mesh, pod Pod, r simulation.Result) bool {
+	if registryOnlyFor(m, pod) {
 		return r.ClusterMatched == "BlackHoleCluster" || r.Error == simulation.ErrNoFilterChain
 	}
 	return r.ClusterMatched == "PassthroughCluster"
@@ -303,7 +309,11 @@ func (m *Mesh) simulate(t *testing.T, p *Proxy, call simulation.Call) simulation
 // other name (and everything, if not exported) goes where the mesh's outbound policy sends unknown traffic.
 func sidecarRoutesAllowList(t *testing.T, m *Mesh, w *WildcardIntent, c *Proxy) violations {
 	var v violations
-	sees := exportedTo(w.ExportTo, w.Namespace, c.Pod.Namespace)
+	sc := m.sidecarOf(c.Pod)
+	// The client routes a host to this gateway only if the mesh VirtualService is exported to its namespace and its
+	// Sidecar (if any) imports both the host and the gateway's Service.
+	exported := exportedTo(w.ExportTo, w.Namespace, c.Pod.Namespace) && sidecarImports(sc, w.Namespace, c.Pod.Namespace, w.GatewayHost)
+	seesAny := false
 	// A name another ServiceEntry the client sees also covers is routed by that ServiceEntry's owner (another
 	// construct, or a TLS origination's ServiceEntry port 443, review L9): here it only must not reach this gateway.
 	elsewhere := func(name string, port uint32) string {
@@ -312,6 +322,13 @@ func sidecarRoutesAllowList(t *testing.T, m *Mesh, w *WildcardIntent, c *Proxy) 
 				continue
 			}
 			if !exportedTo(strList(path(se, "spec", "exportTo")), se.Namespace(), c.Pod.Namespace) {
+				continue
+			}
+			imported := false
+			for _, h := range strList(path(se, "spec", "hosts")) {
+				imported = imported || ((h == name || sniMatches(h, name)) && sidecarImports(sc, se.Namespace(), c.Pod.Namespace, h))
+			}
+			if !imported {
 				continue
 			}
 			for _, p := range list(path(se, "spec", "ports")) {
@@ -330,6 +347,8 @@ func sidecarRoutesAllowList(t *testing.T, m *Mesh, w *WildcardIntent, c *Proxy) 
 	for i, port := range w.ExternalPorts {
 		want := fmt.Sprintf("outbound|%d|%s|%s", w.GatewayPorts[i], w.Subset, w.GatewayHost)
 		for _, h := range w.AllowList {
+			sees := exported && sidecarImports(sc, w.Namespace, c.Pod.Namespace, h)
+			seesAny = seesAny || sees
 			for _, s := range samplesFor(h) {
 				r := m.simulate(t, c, simulation.Call{Port: int(port), Address: "198.51.100.7", TLS: simulation.TLS, Sni: s, Protocol: simulation.TCP, CallMode: simulation.CallModeOutbound})
 				if sees && r.ClusterMatched != want {
@@ -337,7 +356,7 @@ func sidecarRoutesAllowList(t *testing.T, m *Mesh, w *WildcardIntent, c *Proxy) 
 				}
 				if !sees && r.ClusterMatched == want {
 					v.add("%s: routes are not exported to %s, yet TLS to %s:%d goes to this gateway (%q)", c.Name, c.Pod.Namespace, s, port, r.ClusterMatched)
-				} else if !sees && !offListOKFor(m, c.Pod.Namespace, r) {
+				} else if !sees && !offListOKFor(m, c.Pod, r) {
 					if se := elsewhere(s, port); se != "" {
 						t.Logf("%s: TLS to %s:%d goes to %q by ServiceEntry %s, not this construct's", c.Name, s, port, r.ClusterMatched, se)
 					} else {
@@ -348,16 +367,16 @@ func sidecarRoutesAllowList(t *testing.T, m *Mesh, w *WildcardIntent, c *Proxy) 
 		}
 		for _, s := range offListSamples(w.AllowList) {
 			r := m.simulate(t, c, simulation.Call{Port: int(port), Address: "198.51.100.7", TLS: simulation.TLS, Sni: s, Protocol: simulation.TCP, CallMode: simulation.CallModeOutbound})
-			if r.ClusterMatched != want && !offListOKFor(m, c.Pod.Namespace, r) && elsewhere(s, port) != "" {
+			if r.ClusterMatched != want && !offListOKFor(m, c.Pod, r) && elsewhere(s, port) != "" {
 				t.Logf("%s: off-list TLS to %s:%d goes to %q by ServiceEntry %s, not this construct's", c.Name, s, port, r.ClusterMatched, elsewhere(s, port))
 				continue
 			}
-			if r.ClusterMatched == want || !offListOKFor(m, c.Pod.Namespace, r) {
+			if r.ClusterMatched == want || !offListOKFor(m, c.Pod, r) {
 				v.add("%s: off-list TLS to %s:%d goes to %q (%v); under %s it must go to %s", c.Name, s, port, r.ClusterMatched, r.Error, m.Mode.Name,
-					map[bool]string{true: "BlackHoleCluster", false: "PassthroughCluster"}[registryOnlyFor(m, c.Pod.Namespace)])
+					map[bool]string{true: "BlackHoleCluster", false: "PassthroughCluster"}[registryOnlyFor(m, c.Pod)])
 			}
 		}
-		if sees {
+		if seesAny {
 			v = append(v, istioMutualToGateway(c, want, w.SubsetSNI, w.GatewayHost, w.Namespace, w.GatewaySA)...)
 		}
 	}
@@ -517,6 +536,10 @@ func verifiesUpstream(p *Proxy, c *cluster.Cluster, name, host, sni string, sans
 // of that port whose server_names are not an origination host admits none of them.
 func originationRBAC(m *Mesh, o *OriginationIntent, g *Proxy) violations {
 	var v violations
+	// Every ALLOW and DENY policy of the intended manifests that applies to the gateway pod, with its rules' sources,
+	// operations (hosts, methods, paths, ports) and conditions.
+	policies := workloadPolicies(m.Intended, g.Pod.Namespace, g.Pod.Labels)
+	methods, paths := requestVariants(policies)
 	for _, port := range o.PodPorts {
 		l := listenerOnPort(g.Listeners, port)
 		if l == nil {
@@ -534,18 +557,30 @@ func originationRBAC(m *Mesh, o *OriginationIntent, g *Proxy) violations {
 				sni = names[0]
 			}
 			for _, id := range identitiesToTry(m) {
-				want := own && admittedBy(o.Sources, id)
-				got, err := admitted(fc, Request{Principal: id.SPIFFE(), Port: port, SNI: sni, Method: "GET", Path: "/", Host: sni})
-				if err != nil {
-					v.add("%s: %v", g.Name, err)
-					continue
-				}
-				if got && !want {
-					v.add("%s: listener %s chain %q (server_names %v): %s admitted; the AuthorizationPolicy %s/%s admits only %v for its own server (%v)",
-						g.Name, l.Name, fc.GetName(), names, id, o.Namespace, o.Name, o.Sources, o.Hosts)
-				}
-				if own && got != want {
-					v.add("%s: listener %s chain %q: %s admitted=%v, the AuthorizationPolicy says %v", g.Name, l.Name, fc.GetName(), id, got, want)
+				id := id
+				for _, method := range methods {
+					for _, pth := range paths {
+						r := Request{Principal: id.SPIFFE(), Port: port, SNI: sni, Method: method, Path: pth, Host: sni}
+						byPolicies, err := authzAllows(policies, &id, r)
+						if err != nil {
+							v.add("%s: %v", g.Name, err)
+							return v
+						}
+						// The origination policy must name the identity: a gateway without any policy is not "exactly allowFrom".
+						want := own && byPolicies && admittedBy(o.Sources, id)
+						got, err := admitted(fc, r)
+						if err != nil {
+							v.add("%s: %v", g.Name, err)
+							continue
+						}
+						if got && !want {
+							v.add("%s: listener %s chain %q (server_names %v): %s %s %s admitted; the policies of the gateway (allowFrom %v of %s/%s for %v, and its DENY rules) refuse it",
+								g.Name, l.Name, fc.GetName(), names, id, method, pth, o.Sources, o.Namespace, o.Name, o.Hosts)
+						}
+						if own && got != want {
+							v.add("%s: listener %s chain %q: %s %s %s admitted=%v, the AuthorizationPolicies say %v", g.Name, l.Name, fc.GetName(), id, method, pth, got, want)
+						}
+					}
 				}
 			}
 		}
@@ -557,8 +592,11 @@ func originationRBAC(m *Mesh, o *OriginationIntent, g *Proxy) violations {
 // the subset's SNI and the gateway's SAN.
 func originationSidecar(t *testing.T, m *Mesh, o *OriginationIntent, c *Proxy, exportTo []string) violations {
 	var v violations
-	sees := exportedTo(exportTo, o.Namespace, c.Pod.Namespace)
+	sc := m.sidecarOf(c.Pod)
+	exported := exportedTo(exportTo, o.Namespace, c.Pod.Namespace) && sidecarImports(sc, o.Namespace, c.Pod.Namespace, o.GatewayHost)
 	for _, r := range o.Routes {
+		// Seen only if exported and imported by the client's Sidecar (host and gateway Service).
+		sees := exported && sidecarImports(sc, o.Namespace, c.Pod.Namespace, r.Host)
 		addr := m.VIPs[r.Host]
 		if addr == "" {
 			addr = "198.51.100.8"

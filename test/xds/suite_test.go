@@ -162,7 +162,7 @@ func forEachMesh(t *testing.T, s Scenario, modes []MeshMode, fn func(t *testing.
 	for _, mode := range modes {
 		for _, version := range proxyVersions() {
 			t.Run(mode.Name+"/istio-"+strings.TrimSuffix(version, ".0"), func(t *testing.T) {
-				m := newMesh(t, mode, version, s.Deployed, clientsFor(s.Intended, s.Deployed))
+				m := newMesh(t, mode, version, s.Deployed, clientsFor(s.Intended, s.Deployed), clientSelectors(s.Intended, s.Deployed))
 				m.Intended = s.Intended
 				fn(t, m)
 			})
@@ -237,9 +237,9 @@ func checkWildcards(t *testing.T, m *Mesh, proxies []*Proxy) {
 				if !exportedTo(w.ExportTo, w.Namespace, c.Identity.Namespace) {
 					kind = "client sidecar (namespace not allowed)"
 				}
-				t.Run("client "+c.Identity.String(), func(t *testing.T) {
+				t.Run("client "+c.String(), func(t *testing.T) {
 					property(t, kind, "routes exactly the allow-list to the gateway subset over ISTIO_MUTUAL; off-list per outbound policy", func(t *testing.T) violations {
-						return sidecarRoutesAllowList(t, m, w, m.client(c.Identity))
+						return sidecarRoutesAllowList(t, m, w, m.clientProxy(c))
 					})
 				})
 			}
@@ -359,9 +359,9 @@ func checkOriginations(t *testing.T, m *Mesh) {
 				if !exportedTo(exportTo, o.Namespace, c.Identity.Namespace) {
 					kind = "client sidecar (namespace not allowed)"
 				}
-				t.Run("client "+c.Identity.String(), func(t *testing.T) {
+				t.Run("client "+c.String(), func(t *testing.T) {
 					property(t, kind, "sends origination hosts to the gateway subset over ISTIO_MUTUAL", func(t *testing.T) violations {
-						return originationSidecar(t, m, o, m.client(c.Identity), exportTo)
+						return originationSidecar(t, m, o, m.clientProxy(c), exportTo)
 					})
 				})
 			}
