@@ -323,9 +323,9 @@ func l9Sidecar(t *testing.T, m *Mesh, o *OriginationIntent, c *Proxy, exportTo [
 			addr = "198.51.100.8"
 		}
 		res := m.simulate(t, c, simulation.Call{Address: addr, Port: int(up), Protocol: simulation.TCP, TLS: simulation.TLS, Sni: r.Host, CallMode: simulation.CallModeOutbound})
-		if !offListOKFor(m, c.Pod.Namespace, res) {
+		if !offListOKFor(m, c.Pod, res) {
 			v.add("%s: TLS to %s:%d goes to %q (%v); under %s it must go where unknown traffic goes (%s)", c.Name, r.Host, up, res.ClusterMatched, res.Error, m.Mode.Name,
-				map[bool]string{true: "BlackHoleCluster", false: "PassthroughCluster"}[registryOnlyFor(m, c.Pod.Namespace)])
+				map[bool]string{true: "BlackHoleCluster", false: "PassthroughCluster"}[registryOnlyFor(m, c.Pod)])
 		}
 	}
 	return append(v, originationSidecar(t, m, o, c, exportTo)...)
