@@ -270,8 +270,10 @@ describe('EgressAllowList | conflicts at synth (both modes)', () => {
     });
   }
 
-  test('sidecar: overlapping hosts of different namespaces stand (no namespace sees both); ambient: refused (every namespace sees waypoint hosts)', () => {
-    expect(() => build({ 'team-a': { mode: SIDECAR, allow: [{ remoteHost: '*.example.com' }] }, 'team-b': { mode: SIDECAR, allow: [{ remoteHost: 'api.example.com' }] } }).objects()).not.toThrow();
+  test('overlapping hosts of different teams are refused in both modes (H2: the wildcard\'s proxy would forward the narrower host to its own teams)', () => {
+    expect(() => build({ 'team-a': { mode: SIDECAR, allow: [{ remoteHost: '*.example.com' }] }, 'team-b': { mode: SIDECAR, allow: [{ remoteHost: 'api.example.com' }] } }).objects()).toThrow(
+      /allow "team-b" #0: .*host "api.example.com" overlaps "\*.example.com" of .* with other rules: the clients "\*.example.com" admits could reach "api.example.com" under its rules/,
+    );
     expect(() => build({ 'team-a': { allow: [{ remoteHost: '*.example.com' }] }, 'team-b': { allow: [{ remoteHost: 'api.example.com' }] } })).toThrow(
       'allow "team-b" #0: remoteHost: host "api.example.com" (namespace "team-b") overlaps "*.example.com" of allow "team-a" #0 (namespace "team-a")',
     );

@@ -202,7 +202,7 @@ describe('L4: allowClient() opens only the ports of the paths the client uses', 
     const chart = Testing.chart();
     const gateway = new EgressGateway(chart, 'gw', { ports: [EgressPort.tls(443), EgressPort.http(80)] });
     const wildcard = new WildcardEgressGateway(chart, 'wc', { gateway, hosts: ['*.example.com'], allowFrom: [WorkloadIdentity.allInNamespace('shop')] });
-    const tls = new TlsOriginationEgress(chart, 'tls', { gateway, hosts: ['api.example.com'], allowFrom: [WorkloadIdentity.allInNamespace('billing')] });
+    const tls = new TlsOriginationEgress(chart, 'tls', { gateway, hosts: ['api.billing.example'], allowFrom: [WorkloadIdentity.allInNamespace('billing')] });
     const fence = new EgressGatewayNetworkPolicy(chart, 'fence', { paths: [wildcard, tls] });
     const wildcardPort = wildcard.toEgressPathConfig().podPorts[0];
     const tlsPort = tls.toEgressPathConfig().podPorts[0];

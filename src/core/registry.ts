@@ -19,6 +19,24 @@ import { Construct, IConstruct } from 'constructs';
 import { ExternalHost, HostIndex } from './host';
 import { Protocol } from './port';
 
+/** Kinds (API group/kind) the API server keeps without a namespace: two with one name are one object. */
+const CLUSTER_SCOPED = new Set([
+  '/Namespace',
+  '/Node',
+  '/PersistentVolume',
+  'rbac.authorization.k8s.io/ClusterRole',
+  'rbac.authorization.k8s.io/ClusterRoleBinding',
+  'apiextensions.k8s.io/CustomResourceDefinition',
+  'admissionregistration.k8s.io/MutatingWebhookConfiguration',
+  'admissionregistration.k8s.io/ValidatingWebhookConfiguration',
+  'admissionregistration.k8s.io/ValidatingAdmissionPolicy',
+  'admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding',
+  'scheduling.k8s.io/PriorityClass',
+  'storage.k8s.io/StorageClass',
+  'networking.k8s.io/IngressClass',
+  'gateway.networking.k8s.io/GatewayClass',
+]);
+
 /** The construct id of the registry under the app's root. Not a generated name: it is never synthesized. */
 const REGISTRY_ID = 'cdk8s-istio-egress.MeshRegistry';
 
@@ -214,7 +232,8 @@ export class MeshRegistry extends Construct {
         continue;
       }
       const group = c.apiVersion.includes('/') ? c.apiVersion.split('/')[0] : '';
-      const namespace = c.metadata.namespace ?? '';
+      // The API server ignores the namespace of a cluster-scoped object (cdk8s writes a chart's namespace on every object).
+      const namespace = CLUSTER_SCOPED.has(`${group}/${c.kind}`) ? '' : (c.metadata.namespace ?? '');
       const key = `${group}|${c.kind}|${namespace}|${c.name}`;
       const first = seen.get(key);
       if (first === undefined) {
@@ -241,46 +260,45 @@ function withFinalRules(c: Claim): Claim {
  * compared at synth, when they are.
  */
 function conflict(a: Claim, b: Claim): string | undefined {
-  // Two objects for the same host clash wherever both are visible, their own namespace included (IST0109 counts it).
-  // For overlapping names only client namespaces count: the proxy's own namespace (`.`) holds no clients.
-  const sameName = a.host.name === b.host.name;
-  const shared = sharedNamespace(a, b, sameName);
-  if (shared === undefined) {
-    return undefined;
-  }
   const other = `"${b.claimant.node.path}" (${b.via})`;
-  const seenBy = shared === '*' ? 'every namespace' : `namespace "${shared}"`;
-  if (sameName) {
+  if (a.host.name === b.host.name) {
+    // Two objects for the same host clash wherever both are visible, their own namespace included (IST0109 counts it).
+    const shared = sharedNamespace(a, b, true);
+    if (shared === undefined) {
+      return undefined;
+    }
     if (a.mode === EgressMode.SIDECAR && b.mode === EgressMode.SIDECAR) {
       return (
         `host "${a.host.name}" is already routed from sidecars by ${other}; Istio keeps only one mesh VirtualService per host ` +
         '(IST0109) and would drop one of the routes. Route it through one construct only'
       );
     }
+    const seenBy = shared === '*' ? 'every namespace' : `namespace "${shared}"`;
     return (
       `host "${a.host.name}" is already claimed by ${other}, and ${seenBy} would see both; Istio would use one ServiceEntry ` +
       'and silently ignore the other. Declare the host in one construct only'
     );
   }
+  // One name covers the other. On a common port, two protocols give a namespace that sees both conflicting listeners.
   const ports = new Map(b.ports.map((p) => [p.number, p.protocol]));
-  const common = a.ports.filter((p) => ports.has(p.number));
-  if (common.length === 0) {
-    return undefined;
-  }
-  const [wide, narrow] = a.host.covers(b.host) ? [a.host.name, b.host.name] : [b.host.name, a.host.name];
-  const clash = common.find((p) => ports.get(p.number) !== p.protocol);
-  if (clash !== undefined) {
+  const clash = a.ports.find((p) => ports.has(p.number) && ports.get(p.number) !== p.protocol);
+  const shared = sharedNamespace(a, b, false);
+  if (clash !== undefined && shared !== undefined) {
+    const seenBy = shared === '*' ? 'every namespace' : `namespace "${shared}"`;
     return (
       `host "${a.host.name}" port ${clash.number} is ${clash.protocol}, but ${other} claims the overlapping host "${b.host.name}" on ` +
       `that port as ${ports.get(clash.number)}; ${seenBy} would get conflicting listeners. Use one protocol per port`
     );
   }
+  // Whatever the ports and namespaces: the wide host's proxy forwards every name under it (an SNI or Host header of
+  // the narrow host on any of its ports, from any client it admits), so narrower rules elsewhere would not hold (H2).
+  const [wide, narrow] = a.host.covers(b.host) ? [a.host.name, b.host.name] : [b.host.name, a.host.name];
   const rulesDiffer = a.finalRules === undefined && b.finalRules === undefined && a.rules !== b.rules;
-  if (a.mode !== b.mode || rulesDiffer || !sameVisibility(a, b)) {
+  if (a.mode !== b.mode || rulesDiffer) {
     return (
-      `host "${a.host.name}" overlaps "${b.host.name}" of ${other} on port ${common[0].number}, seen by ${seenBy}, with other rules or ` +
-      `visibility: traffic for "${narrow}" could pass under the rules of "${wide}". Route both through one construct, give them ` +
-      `the same rules and visibility, or drop "${narrow}" (the wildcard already covers it)`
+      `host "${a.host.name}" overlaps "${b.host.name}" of ${other} with other rules${a.mode !== b.mode ? ' and in another mode' : ''}: ` +
+      `the clients "${wide}" admits could reach "${narrow}" under its rules, on any port. Route both through one construct, ` +
+      `give them the same rules, or drop "${narrow}" (the wildcard already covers it)`
     );
   }
   return undefined;
@@ -300,15 +318,6 @@ function sharedNamespace(a: HostClaim, b: HostClaim, withOwn: boolean): string |
     return [...va].sort()[0];
   }
   return [...va].filter((ns) => vb.has(ns)).sort()[0];
-}
-
-function sameVisibility(a: HostClaim, b: HostClaim): boolean {
-  const va = visibility(a, false);
-  const vb = visibility(b, false);
-  if (va === '*' || vb === '*') {
-    return va === vb;
-  }
-  return va.size === vb.size && [...va].every((ns) => vb.has(ns));
 }
 
 /** The namespaces that see a claim, or `*` for all; its own namespace only with `withOwn`. */
