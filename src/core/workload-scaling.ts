@@ -168,9 +168,9 @@ export function cpuUtilizationMetrics(autoscaling: EgressGatewayAutoscaling) {
 export function checkResourceTypes(resources: unknown): plus.ContainerResources {
   requireStruct<plus.ContainerResources>(resources, 'ContainerResources');
   for (const [kind, type, how, structName] of [
-    ['cpu', plus.Cpu, 'Cpu.millis(100)', 'CpuResources'],
-    ['memory', Size, 'Size.mebibytes(128)', 'MemoryResources'],
-    ['ephemeralStorage', Size, 'Size.gibibytes(1)', 'EphemeralStorageResources'],
+    ['cpu', plus.Cpu, 'Cpu.millis (cdk8s-plus)', 'CpuResources'],
+    ['memory', Size, 'Size.mebibytes (cdk8s)', 'MemoryResources'],
+    ['ephemeralStorage', Size, 'Size.gibibytes (cdk8s)', 'EphemeralStorageResources'],
   ] as const) {
     const amounts = (resources as any)[kind];
     if (amounts === undefined) {

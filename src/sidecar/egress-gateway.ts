@@ -1,4 +1,4 @@
-import { ApiObject, Lazy, Size } from 'cdk8s';
+import { ApiObject, Lazy } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import {
@@ -13,14 +13,14 @@ import { requireArray, requireBoolean, requireInstance, requireStruct } from '..
 import { checkNotProxyPort, containerPortNameProblem, dns1035LabelProblem } from '../core/bounds';
 import { validateDnsLabel, validateDnsSubdomain } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
-import { atSubField, fieldError, inField, problem } from '../core/errors';
+import { fieldError, inField, problem } from '../core/errors';
 import { WorkloadIdentity, WorkloadSelector } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
 import { rejectReservedNamespace } from '../core/namespaces';
 import { EgressPort, protocolFromPortName, validateUniquePorts } from '../core/port';
 import { MeshRegistry } from '../core/registry';
 import { libraryLabels, mergeExportTo } from '../core/visibility';
-import { cpuUtilizationMetrics, ProxyWorkloadOptions, resourceAmounts, validateScaling } from '../core/workload-scaling';
+import { checkResourceTypes, cpuUtilizationMetrics, ProxyWorkloadOptions, resourceAmounts, validateScaling } from '../core/workload-scaling';
 
 const k8s = plus.k8s;
 
@@ -684,31 +684,7 @@ function toKubeResources(resources: plus.ContainerResources | undefined): plus.k
   if (!resources) {
     return { requests: { cpu: q('100m'), memory: q('128Mi') }, limits: { cpu: q('2000m'), memory: q('1024Mi') } };
   }
-  requireStruct<plus.ContainerResources>(resources, 'ContainerResources');
-  for (const [kind, type, how, structName] of [
-    ['cpu', plus.Cpu, 'Cpu.millis (cdk8s-plus)', 'CpuResources'],
-    ['memory', Size, 'Size.mebibytes (cdk8s)', 'MemoryResources'],
-    ['ephemeralStorage', Size, 'Size.gibibytes (cdk8s)', 'EphemeralStorageResources'],
-  ] as const) {
-    const amounts = (resources as any)[kind];
-    if (amounts === undefined) {
-      continue;
-    }
-    try {
-      requireStruct(amounts, structName);
-    } catch (e) {
-      throw atSubField(e, kind);
-    }
-    for (const bound of ['request', 'limit']) {
-      if (amounts[bound] !== undefined) {
-        try {
-          requireInstance(amounts[bound], type as any, how);
-        } catch (e) {
-          throw atSubField(e, `${kind}.${bound}`);
-        }
-      }
-    }
-  }
+  checkResourceTypes(resources);
   const amounts = resourceAmounts(resources);
   const quantities = (values: { [key: string]: string } | undefined) =>
     values === undefined ? undefined : Object.fromEntries(Object.entries(values).map(([k, v]) => [k, q(v)]));
