@@ -14,7 +14,7 @@ export { IstioVersion } from './core/istio-version';
 export { EgressGatewayAutoscaling, ProxyWorkloadOptions } from './core/workload-scaling';
 export { InsecureOriginationOptions, MutualOriginationOptions, OriginationTls, SimpleOriginationOptions, TrustedCa } from './core/origination-tls';
 export { OriginationHostOptions, TlsOriginationEgress, TlsOriginationEgressProps } from './sidecar/tls-origination-egress';
-export { DataplaneMode } from './network-policy/dataplane-mode';
+export { DataplaneMode } from './core/dataplane-mode';
 export { DnsResolver, DnsResolverOptions, IpAddressDnsResolverOptions } from './network-policy/dns-resolver';
 export { EgressNetworkPolicy, EgressNetworkPolicyProps } from './network-policy/egress-network-policy';
 export { EgressGatewayNetworkPolicy, EgressGatewayNetworkPolicyProps } from './network-policy/egress-gateway-network-policy';

@@ -291,7 +291,7 @@ describe('layers', () => {
   test('src/network-policy imports only src/core, its own files and libraries (never src/sidecar or src/ambient)', () => {
     const dir = path.join(__dirname, '..', 'src', 'network-policy');
     const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts'));
-    expect(files.length).toBeGreaterThanOrEqual(8);
+    expect(files.length).toBeGreaterThanOrEqual(7); // one concept a file (DataplaneMode, shared by every layer, lives in src/core)
     let count = 0;
     for (const file of files) {
       const text = fs.readFileSync(path.join(dir, file), 'utf8');

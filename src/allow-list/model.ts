@@ -6,9 +6,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { AllowRule, EgressAllowEntry, ENTRY_FIELDS, HostRule, SkippedEntry, UnsupportedEntry, validateEntry } from './entry';
+import { DataplaneMode } from '../core/dataplane-mode';
 import { validateDnsLabel } from '../core/dns';
 import { OriginationTls, TrustedCa } from '../core/origination-tls';
-import { DataplaneMode } from '../network-policy/dataplane-mode';
 
 /** Options of an allow-list. */
 export interface EgressAllowListSpecOptions {

@@ -4,6 +4,7 @@ import { GATEWAY_NAME_LABEL } from './waypoint-labels';
 import { WaypointAllowProps } from './waypoint-rules';
 import { requireArray, requireBoolean, requireInstance, requireStruct } from '../core/boundary';
 import { dns1035LabelProblem } from '../core/bounds';
+import { DataplaneMode } from '../core/dataplane-mode';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, HBONE_PORT, IEgressPath } from '../core/egress-path';
 import { fieldError, inField, problem } from '../core/errors';
@@ -13,7 +14,7 @@ import { WorkloadIdentity } from '../core/identity';
 import { IstioVersion } from '../core/istio-version';
 import { MeshSettings } from '../core/mesh';
 import { rejectReservedNamespace } from '../core/namespaces';
-import { EgressMode, MeshRegistry } from '../core/registry';
+import { MeshRegistry } from '../core/registry';
 
 /**
  * An ambient-mode egress waypoint: the Envoy proxy that traffic to registered external hosts passes through, where
@@ -268,7 +269,7 @@ export abstract class EgressWaypointBase extends Construct implements IEgressWay
     inField(host, 'host', () =>
       MeshRegistry.of(this).claimHost(this, {
         host: host.host,
-        mode: EgressMode.AMBIENT,
+        mode: DataplaneMode.AMBIENT,
         ports: host.ports.map((p) => ({ number: p.number, protocol: p.protocol })),
         namespace: host.namespace,
         exportTo: ['*'],

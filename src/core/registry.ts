@@ -16,6 +16,7 @@
  */
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
+import { DataplaneMode } from './dataplane-mode';
 import { ExternalHost, HostIndex } from './host';
 import { Protocol } from './port';
 
@@ -40,14 +41,6 @@ const CLUSTER_SCOPED = new Set([
 /** The construct id of the registry under the app's root. Not a generated name: it is never synthesized. */
 const REGISTRY_ID = 'cdk8s-istio-egress.MeshRegistry';
 
-/** How a host is reached. */
-export enum EgressMode {
-  /** From sidecars, through an egress gateway (mesh VirtualService + ServiceEntry). */
-  SIDECAR = 'sidecar',
-  /** From ambient pods, through a waypoint bound to a ServiceEntry. */
-  AMBIENT = 'ambient',
-}
-
 /** A port of a claimed host. */
 export interface ClaimedPort {
   /** The port clients connect to. */
@@ -61,7 +54,7 @@ export interface HostClaim {
   /** The host. */
   readonly host: ExternalHost;
   /** How it is reached. */
-  readonly mode: EgressMode;
+  readonly mode: DataplaneMode;
   /** The ports clients connect to, with their protocol. */
   readonly ports: ReadonlyArray<ClaimedPort>;
   /**
@@ -267,7 +260,7 @@ function conflict(a: Claim, b: Claim): string | undefined {
     if (shared === undefined) {
       return undefined;
     }
-    if (a.mode === EgressMode.SIDECAR && b.mode === EgressMode.SIDECAR) {
+    if (a.mode === DataplaneMode.SIDECAR && b.mode === DataplaneMode.SIDECAR) {
       return (
         `host "${a.host.name}" is already routed from sidecars by ${other}; Istio keeps only one mesh VirtualService per host ` +
         '(IST0109) and would drop one of the routes. Route it through one construct only'
@@ -322,7 +315,7 @@ function sharedNamespace(a: HostClaim, b: HostClaim, withOwn: boolean): string |
 
 /** The namespaces that see a claim, or `*` for all; its own namespace only with `withOwn`. */
 function visibility(c: HostClaim, withOwn: boolean): Set<string> | '*' {
-  if (c.mode === EgressMode.AMBIENT || c.exportTo.length === 0 || c.exportTo.includes('*')) {
+  if (c.mode === DataplaneMode.AMBIENT || c.exportTo.length === 0 || c.exportTo.includes('*')) {
     return '*';
   }
   const namespaces = c.exportTo.map((ns) => (ns === '.' ? c.namespace : ns));

@@ -1,11 +1,11 @@
 import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { DataplaneMode } from './dataplane-mode';
 import { addDnsRules, dnsAnnotations, DnsResolver, resolveDns } from './dns-resolver';
 import { egressPathTarget } from './egress-path-target';
 import { addIstiodRule, labelText, listProp, peerKey, PodPeers, POLICY_LABELS, selectorLabels } from './peers';
 import { requireInstance, requireStruct } from '../core/boundary';
 import { checkEnum } from '../core/bounds';
+import { DataplaneMode } from '../core/dataplane-mode';
 import { validateDnsLabel } from '../core/dns';
 import { HBONE_PORT, IEgressPath } from '../core/egress-path';
 import { fieldError, inField, problem } from '../core/errors';

@@ -4,6 +4,7 @@ import { EgressGateway, IEgressGateway } from './egress-gateway';
 import * as net from '../../imports/networking.istio.io';
 import * as sec from '../../imports/security.istio.io';
 import { requireArray, requireBoolean, requireImplements, requireInstance, requireString, requireStruct } from '../core/boundary';
+import { DataplaneMode } from '../core/dataplane-mode';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
 import { fieldError, inField } from '../core/errors';
@@ -15,7 +16,7 @@ import { dnsLabelName, hostToDnsLabel } from '../core/names';
 import { hostListBytes, objectSizeProblem } from '../core/object-size';
 import { OriginationTls } from '../core/origination-tls';
 import { EgressPort, Protocol, validatePortNumber } from '../core/port';
-import { EgressMode, MeshRegistry } from '../core/registry';
+import { MeshRegistry } from '../core/registry';
 import { ServiceEntryShards } from '../core/service-entries';
 import { exportToFor, identityRulesKey, libraryLabels } from '../core/visibility';
 
@@ -487,7 +488,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       this.hostScreen.check(h);
       MeshRegistry.of(this).claimHost(this, {
         host: h,
-        mode: EgressMode.SIDECAR,
+        mode: DataplaneMode.SIDECAR,
         ports: [{ number: this.httpPort.number, protocol: Protocol.HTTP }],
         namespace: this.namespace,
         exportTo: this.exportTo,

@@ -5,6 +5,7 @@ import * as net from '../../imports/networking.istio.io';
 import * as sec from '../../imports/security.istio.io';
 import { requireArray, requireBoolean, requireImplements, requireInstance, requireString, requireStruct } from '../core/boundary';
 import { checkDuration, checkEnum, checkInt32, checkRe2, checkUint32 } from '../core/bounds';
+import { DataplaneMode } from '../core/dataplane-mode';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
 import { fieldError, inField, problem } from '../core/errors';
@@ -14,7 +15,7 @@ import { authorizationSources, WorkloadIdentity } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
 import { hostListBytes, objectSizeProblem } from '../core/object-size';
 import { EgressPort, Protocol, validatePortNumber } from '../core/port';
-import { EgressMode, MeshRegistry } from '../core/registry';
+import { MeshRegistry } from '../core/registry';
 import { ServiceEntryShards } from '../core/service-entries';
 import { exportToFor, identityRulesKey, libraryLabels } from '../core/visibility';
 
@@ -486,7 +487,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
       this.hostScreen.check(parsed);
       MeshRegistry.of(this).claimHost(this, {
         host: parsed,
-        mode: EgressMode.SIDECAR,
+        mode: DataplaneMode.SIDECAR,
         ports: this.ports.map((number) => ({ number, protocol: Protocol.TLS })),
         namespace: this.namespace,
         exportTo: this.meshExportTo,
