@@ -12,6 +12,7 @@ import * as sec from '../../imports/security.istio.io';
 import { AmbientEgressWaypoint } from '../ambient/ambient-egress-waypoint';
 import { IEgressWaypoint } from '../ambient/egress-waypoint';
 import { EgressWaypointHost } from '../ambient/waypoint-host';
+import { addToList } from '../core/collections';
 import { DataplaneMode } from '../core/dataplane-mode';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
@@ -25,6 +26,7 @@ import { reservedNamespaceReason } from '../core/namespaces';
 import { EgressPort } from '../core/port';
 import { EgressGatewayNetworkPolicy } from '../network-policy/egress-gateway-network-policy';
 import { EgressNetworkPolicy } from '../network-policy/egress-network-policy';
+import { peerScope } from '../network-policy/peers';
 import { EgressGateway } from '../sidecar/egress-gateway';
 import { TlsOriginationEgress } from '../sidecar/tls-origination-egress';
 import { WildcardEgressGateway } from '../sidecar/wildcard-egress-gateway';
@@ -216,7 +218,8 @@ export class EgressAllowList extends Construct {
   private readonly waypointHosts = new Map<string, EgressWaypointHost>();
   private readonly gatewayPlans: GatewayPlan[] = [];
   private readonly hostPath = new Map<string, string>();
-  private sidecarUnits: SidecarUnit[] = [];
+  /** The unit that routes each sidecar host, by host name. */
+  private readonly sidecarUnitOf = new Map<string, SidecarUnit>();
   private readonly clientPolicies = new Map<GatewayPlan | 'waypoint', EgressNetworkPolicy[]>();
 
   public constructor(scope: Construct, id: string, props: EgressAllowListProps) {
@@ -356,7 +359,7 @@ export class EgressAllowList extends Construct {
   private checkOverlaps(rules: HostRule[]): void {
     const byName = new Map<string, HostRule[]>();
     for (const r of rules) {
-      byName.set(r.host.name, [...(byName.get(r.host.name) ?? []), r]);
+      addToList(byName, r.host.name, r);
     }
     for (const [name, list] of byName) {
       const sidecar = list.find((r) => this.modeOf(r.namespace) === DataplaneMode.SIDECAR);
@@ -418,7 +421,7 @@ export class EgressAllowList extends Construct {
     // one route per host: the same kind and ports for every entry of the host
     const byHost = new Map<string, HostRule[]>();
     for (const r of rules) {
-      byHost.set(r.host.name, [...(byHost.get(r.host.name) ?? []), r]);
+      addToList(byHost, r.host.name, r);
     }
     const groups = new Map<string, Group>();
     const units = new Map<string, SidecarUnit>();
@@ -532,7 +535,11 @@ export class EgressAllowList extends Construct {
         }
       }
     }
-    this.sidecarUnits = [...units.values()];
+    for (const u of units.values()) {
+      for (const h of u.hosts.keys()) {
+        this.sidecarUnitOf.set(h, u);
+      }
+    }
   }
 
   /**
@@ -599,7 +606,7 @@ export class EgressAllowList extends Construct {
 
   /** The unit that routes a sidecar host. */
   private unitOf(host: string): SidecarUnit {
-    return this.sidecarUnits.find((u) => u.hosts.has(host))!;
+    return this.sidecarUnitOf.get(host)!;
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -617,7 +624,7 @@ export class EgressAllowList extends Construct {
     }));
     const byHost = new Map<string, HostRule[]>();
     for (const r of rules) {
-      byHost.set(r.host.name, [...(byHost.get(r.host.name) ?? []), r]);
+      addToList(byHost, r.host.name, r);
     }
     for (const [host, list] of [...byHost].sort(([a], [b]) => cmp(a, b))) {
       const originated = list.filter((r) => r.origination !== undefined);
@@ -659,8 +666,12 @@ export class EgressAllowList extends Construct {
   // per namespace: NetworkPolicies, Sidecars, CIDR ServiceEntries, matrix rows
 
   private realiseNamespaces(rules: AllowRule[]): void {
+    const byNamespace = new Map<string, AllowRule[]>();
+    for (const r of rules) {
+      addToList(byNamespace, r.namespace, r);
+    }
     for (const ns of this.spec.namespaces) {
-      const mine = rules.filter((r) => r.namespace === ns);
+      const mine = byNamespace.get(ns) ?? [];
       const mode = this.modeOf(ns);
       const sidecar = mode === DataplaneMode.SIDECAR;
       const scope = new Construct(this, `Namespace-${ns}`);
@@ -686,12 +697,12 @@ export class EgressAllowList extends Construct {
               this.atWhere(r.where, () => policy.allowEgressPath(unit.construct!));
               if (!seenPlans.has(unit.gateway!)) {
                 seenPlans.add(unit.gateway!);
-                this.clientPolicies.set(unit.gateway!, [...(this.clientPolicies.get(unit.gateway!) ?? []), policy]);
+                addToList(this.clientPolicies, unit.gateway!, policy);
               }
             } else if (!usesWaypoint) {
               usesWaypoint = true;
               policy.allowWaypoint(this.waypoint!);
-              this.clientPolicies.set('waypoint', [...(this.clientPolicies.get('waypoint') ?? []), policy]);
+              addToList(this.clientPolicies, 'waypoint', policy);
             }
           } else {
             this.addNetworkRule(policy, r);
@@ -738,7 +749,8 @@ export class EgressAllowList extends Construct {
         : r.ports.map((p) => (r.protocol === RemoteProtocol.UDP ? plus.NetworkPolicyPort.udp(p) : plus.NetworkPolicyPort.tcp(p)));
     cidrs.forEach((c, i) => {
       const id = `Peer-${r.index}-${shortHash(r.where)}-${i}`;
-      const peer = plus.NetworkPolicyIpBlock.ipv4(policy, id, c.cidr, c.except.length > 0 ? c.except : undefined);
+      // outside the app's tree, like the policy's own peers: cdk8s-plus renders the block into the rule at once
+      const peer = plus.NetworkPolicyIpBlock.ipv4(peerScope(), id, c.cidr, c.except.length > 0 ? c.except : undefined);
       this.atWhere(r.where, () => policy.networkPolicy.addEgressRule(peer, ports));
     });
   }

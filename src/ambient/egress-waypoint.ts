@@ -4,6 +4,7 @@ import { GATEWAY_NAME_LABEL } from './waypoint-labels';
 import { WaypointAllowProps } from './waypoint-rules';
 import { requireArray, requireBoolean, requireInstance, requireStruct } from '../core/boundary';
 import { dns1035LabelProblem } from '../core/bounds';
+import { addToList } from '../core/collections';
 import { DataplaneMode } from '../core/dataplane-mode';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, HBONE_PORT, IEgressPath } from '../core/egress-path';
@@ -156,6 +157,10 @@ export abstract class EgressWaypointBase extends Construct implements IEgressWay
   private hostScreen?: HostScreen;
   /** The hosts by overlap (core's one domain-suffix index). */
   private readonly hostIndex = new HostIndex<EgressWaypointHost>();
+  /** The server ports of the hosts (`targetPort`, else the port number), kept as hosts register. */
+  private readonly externalPorts = new Set<number>();
+  /** `externalPorts` sorted; recomputed after a host adds a new port. */
+  private sortedExternalPorts?: number[];
 
   /** Labels of the waypoint pods: `gateway.networking.k8s.io/gateway-name: <name>`. */
   public get selectorLabels(): { [key: string]: string } {
@@ -174,17 +179,14 @@ export abstract class EgressWaypointBase extends Construct implements IEgressWay
    * a config read before. Empty `externalPorts` when no host is added yet.
    */
   public toEgressPathConfig(): EgressPathConfig {
-    const external = new Set<number>();
-    for (const host of this.hostList) {
-      for (const port of host.ports) {
-        external.add(port.targetPort ?? port.number);
-      }
+    if (this.sortedExternalPorts === undefined) {
+      this.sortedExternalPorts = [...this.externalPorts].sort((a, b) => a - b);
     }
     return {
       namespace: this.namespace,
       podLabels: this.selectorLabels,
       podPorts: [this.hbonePort],
-      externalPorts: [...external].sort((a, b) => a - b),
+      externalPorts: [...this.sortedExternalPorts],
     };
   }
 
@@ -284,6 +286,13 @@ export abstract class EgressWaypointBase extends Construct implements IEgressWay
       this.hostByServiceEntryName.set(host.serviceEntryName, host);
     }
     this.hostIndex.add(host.host, host);
+    for (const port of host.ports) {
+      const external = port.targetPort ?? port.number;
+      if (!this.externalPorts.has(external)) {
+        this.externalPorts.add(external);
+        this.sortedExternalPorts = undefined;
+      }
+    }
   }
 
   /**
@@ -447,13 +456,4 @@ export class ImportedEgressWaypoint extends EgressWaypointBase {
 /** The port of `host` with the number of `port` but another protocol, if any. */
 function clashingPort(host: EgressWaypointHost, port: { number: number; protocol: string }): { protocol: string } | undefined {
   return host.ports.find((p) => p.number === port.number && p.protocol !== port.protocol);
-}
-
-function addToList<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list === undefined) {
-    map.set(key, [value]);
-  } else {
-    list.push(value);
-  }
 }

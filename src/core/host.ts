@@ -1,4 +1,5 @@
 import { show } from './bounds';
+import { addToList } from './collections';
 import { dnsLabelProblem, MAX_DNS_NAME_LENGTH } from './dns';
 import { inFactory, problem } from './errors';
 
@@ -157,12 +158,12 @@ export class HostIndex<T> {
   /** Adds a value under a host (several values may share a host). */
   public add(host: ExternalHost, value: T): void {
     this.all.push(value);
-    push(this.byName, host.name, value);
+    addToList(this.byName, host.name, value);
     if (host.isWildcard) {
-      push(this.wildcardsByDomain, host.domain, value);
+      addToList(this.wildcardsByDomain, host.domain, value);
     }
     for (const suffix of properSuffixes(host.domain)) {
-      push(this.underSuffix, suffix, value);
+      addToList(this.underSuffix, suffix, value);
     }
   }
 
@@ -205,15 +206,6 @@ export class HostIndex<T> {
   /** Number of values. */
   public get size(): number {
     return this.all.length;
-  }
-}
-
-function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list === undefined) {
-    map.set(key, [value]);
-  } else {
-    list.push(value);
   }
 }
 
@@ -324,7 +316,7 @@ function hostProblem(name: string, allowAnyHost: boolean): string | undefined {
     return allowAnyHost
       ? undefined
       : 'the bare wildcard allows every host on the internet; list the domains you need (e.g. "*.example.com"), ' +
-          'or opt in explicitly with allowAnyHost and read the risks in the README';
+          'or opt in explicitly with allowAnyHost and read its risks (ExternalHostOptions.allowAnyHost in API.md)';
   }
   if (name.includes('://') || name.includes('/')) {
     return 'a host is a DNS name, not a URL; remove the scheme and path (e.g. "api.example.com")';

@@ -1,0 +1,15 @@
+/**
+ * Small collection helpers shared by the layers.
+ *
+ * @internal
+ */
+
+/** Appends `value` to the list of `key` in `map`, creating the list on first use. */
+export function addToList<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) {
+    map.set(key, [value]);
+  } else {
+    list.push(value);
+  }
+}
