@@ -1,7 +1,7 @@
 /* eslint-disable no-bitwise -- the CIDR property tests build addresses and masks with bit arithmetic */
 import { Chart, Testing } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import * as fc from 'fast-check';
 import { NetworkPolicyExample } from '../examples/network-policy/chart';
 import {
@@ -281,7 +281,7 @@ describe('EgressNetworkPolicy | options', () => {
     expect(named(synthValid(chart), 'egress-lockdown').spec).toEqual({ egress: [dnsRule(), istiodRule()], podSelector: {}, policyTypes: ['Egress'] });
   });
 
-  test('a policy shares one peer construct per namespace and labels among its rules, and renders the same rules as alone', () => {
+  test('a policy shares one peer construct per namespace and labels among its rules, outside the app tree, and renders the same rules as alone', () => {
     /** Per team a sidecar and an ambient policy (same gateway, waypoint, DNS, istiod); the gateway's policy lists every sidecar team. */
     function define(chart: Chart, teams: string[]) {
       const gateway = new EgressGateway(chart, 'gateway', { ports: [EgressPort.tls(443), EgressPort.http(80)] });
@@ -296,14 +296,21 @@ describe('EgressNetworkPolicy | options', () => {
         new EgressNetworkPolicy(chart, `${team}-ambient`, { namespace: `${team}-ambient`, dataplane: DataplaneMode.AMBIENT, waypoints: [waypointPath(waypoint)] });
       }
     }
-    const peerCount = (chart: Chart) => chart.node.findAll().filter((c) => c instanceof plus.Namespaces).length;
+    const isPeer = (c: IConstruct) => c instanceof plus.Namespaces || c instanceof plus.Pods || c instanceof plus.NetworkPolicyIpBlock;
+    /** The namespace peers the policies made, in each policy's own peer scope (internal: `peers.scope`). */
+    const peerCount = (chart: Chart) =>
+      chart.node.findAll()
+        .filter((c) => c instanceof EgressNetworkPolicy || c instanceof EgressGatewayNetworkPolicy)
+        .reduce((n, p) => n + (p as any).peers.scope.node.findAll().filter((c: IConstruct) => c instanceof plus.Namespaces).length, 0);
     const both = new Chart(Testing.app(), 'test');
     define(both, ['shop', 'cart']);
     const objects = synthValid(both);
     // per team: its sidecar policy (kube-dns, istiod, the gateway pods once for both paths) and its ambient policy
     // (kube-dns, the waypoint pods); the gateway's policy (kube-dns, istiod, each team as a client). Peers are never
-    // shared across policies, so each policy's children are its own.
+    // shared across policies, so each policy's peers are its own.
     expect(peerCount(both)).toBe(2 * 3 + 2 * 2 + 4);
+    // cdk8s-plus renders a peer into the rule at once: the peers stay out of the app's tree, which every synth walks
+    expect(both.node.root.node.findAll().filter(isPeer)).toEqual([]);
     for (const team of ['shop', 'cart']) {
       const alone = new Chart(Testing.app(), 'test');
       define(alone, [team]);

@@ -63,6 +63,9 @@ export class Cidr {
     public readonly prefix: number,
   ) {}
 
+  /** The canonical text, made on first use (a Cidr is immutable). */
+  private text?: string;
+
   /** 32 or 128. */
   public get bits(): number {
     return this.family === 4 ? 32 : 128;
@@ -95,7 +98,10 @@ export class Cidr {
 
   /** Canonical form: dotted quad for IPv4; RFC 5952 (lower case, longest zero run compressed) for IPv6. */
   public toString(): string {
-    return `${this.family === 4 ? formatIpv4(this.network) : formatIpv6(this.network)}/${this.prefix}`;
+    if (this.text === undefined) {
+      this.text = `${this.family === 4 ? formatIpv4(this.network) : formatIpv6(this.network)}/${this.prefix}`;
+    }
+    return this.text;
   }
 }
 
@@ -143,8 +149,14 @@ function allOnes(bits: number): bigint {
   return (1n << BigInt(bits)) - 1n;
 }
 
+/** The network masks by address width and prefix length, computed once (containment checks are on hot paths). */
+const PREFIX_MASKS: { readonly [bits: number]: readonly bigint[] } = {
+  32: Array.from({ length: 33 }, (_, prefix) => allOnes(32) ^ allOnes(32 - prefix)),
+  128: Array.from({ length: 129 }, (_, prefix) => allOnes(128) ^ allOnes(128 - prefix)),
+};
+
 function prefixMask(prefix: number, bits: number): bigint {
-  return allOnes(bits) ^ allOnes(bits - prefix);
+  return PREFIX_MASKS[bits][prefix];
 }
 
 function parseAddress(text: string): Address | undefined {

@@ -29,6 +29,9 @@ export function dnsLabelProblem(label: string): string | undefined {
   if (label.length > MAX_LABEL_LENGTH) {
     return `is ${label.length} characters long; a DNS label has at most ${MAX_LABEL_LENGTH}`;
   }
+  if (DNS1123_LABEL.test(label)) {
+    return undefined;
+  }
   if (/[A-Z]/.test(label) && DNS1123_LABEL.test(label.toLowerCase())) {
     return `contains upper-case letters; write it in lower case ("${label.toLowerCase()}")`;
   }

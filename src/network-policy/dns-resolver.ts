@@ -1,5 +1,5 @@
 import * as plus from 'cdk8s-plus-28';
-import { Construct, IConstruct } from 'constructs';
+import { IConstruct } from 'constructs';
 import { PodPeers, selectorLabels } from './peers';
 import { nonPublicRanges, overlapsNat64 } from './reserved-ranges';
 import { requireArray, requireInstance } from '../core/boundary';
@@ -295,7 +295,7 @@ function checkPublicTotal(scope: IConstruct, resolved: ResolvedDns[]): void {
 }
 
 /** The addresses of `cidr` outside the non-public ranges (which are disjoint: each inside `cidr` is subtracted once). */
-function publicSize(cidr: Cidr, nonPublic: Cidr[]): bigint {
+function publicSize(cidr: Cidr, nonPublic: readonly Cidr[]): bigint {
   if (cidr.family === 6 && overlapsNat64(cidr)) {
     return cidr.size;
   }
@@ -321,7 +321,7 @@ export function dnsAnnotations(dns: ResolvedDns[]): { [key: string]: string } {
 /**
  * Adds one egress rule per resolver (per address for `ipAddresses`) on UDP and TCP.
  */
-export function addDnsRules(scope: Construct, peers: PodPeers, policy: plus.NetworkPolicy, dns: ResolvedDns[]): void {
+export function addDnsRules(peers: PodPeers, policy: plus.NetworkPolicy, dns: ResolvedDns[]): void {
   dns.forEach((d, i) => {
     if (d.noDnsReason !== undefined) {
       return;
@@ -331,7 +331,9 @@ export function addDnsRules(scope: Construct, peers: PodPeers, policy: plus.Netw
       d.cidrs.forEach((cidr, j) => {
         const id = `Dns${i}Address${j}`;
         const block =
-          cidr.family === 4 ? plus.NetworkPolicyIpBlock.ipv4(scope, id, cidr.toString()) : plus.NetworkPolicyIpBlock.ipv6(scope, id, cidr.toString());
+          cidr.family === 4
+            ? plus.NetworkPolicyIpBlock.ipv4(peers.scope, id, cidr.toString())
+            : plus.NetworkPolicyIpBlock.ipv6(peers.scope, id, cidr.toString());
         policy.addEgressRule(block, ports);
       });
       return;

@@ -5,7 +5,7 @@ import { EgressNetworkPolicy } from './egress-network-policy';
 import { egressPathTarget } from './egress-path-target';
 import { INTERNAL_DESTINATIONS_ANNOTATION, InternalDestination, resolveInternalDestinations } from './internal-destination';
 import { addIstiodRule, labelText, listProp, peerKey, PodPeers, POLICY_LABELS, selectorLabels, sortedUnique } from './peers';
-import { EXCLUDED_IPV4, EXCLUDED_IPV6 } from './reserved-ranges';
+import { EXCLUDED_IPV4_RANGES, EXCLUDED_IPV6_RANGES } from './reserved-ranges';
 import { requireArray, requireBoolean, requireInstance, requireStruct } from '../core/boundary';
 import { Cidr, parseIpBlock } from '../core/cidr';
 import { validateDnsLabel } from '../core/dns';
@@ -165,7 +165,7 @@ export class EgressGatewayNetworkPolicy extends Construct {
   public readonly networkPolicy: plus.NetworkPolicy;
 
   private readonly selector: WorkloadSelector;
-  private readonly peers = new PodPeers(this);
+  private readonly peers = new PodPeers();
   /** Ports already opened to each ingress peer (`peerKey`). */
   private readonly ingressPorts = new Map<string, Set<number>>();
   private readonly clientPolicies: EgressNetworkPolicy[] = [];
@@ -234,26 +234,26 @@ export class EgressGatewayNetworkPolicy extends Construct {
         labels: { ...POLICY_LABELS },
         annotations: Object.keys(annotations).length > 0 ? annotations : undefined,
       },
-      selector: plus.Pods.select(this, 'Pods', { labels: this.selector.labels }),
+      selector: plus.Pods.select(this.peers.scope, 'Pods', { labels: this.selector.labels }),
       egress: { default: plus.NetworkPolicyTrafficDefault.DENY },
       ingress: this.restrictIngress ? { default: plus.NetworkPolicyTrafficDefault.DENY } : undefined,
     });
 
-    addDnsRules(this, this.peers, this.networkPolicy, dns);
+    addDnsRules(this.peers, this.networkPolicy, dns);
     addIstiodRule(this.peers, this.networkPolicy, this.mesh);
     const ports = this.externalPorts.map((p) => plus.NetworkPolicyPort.tcp(p));
     // parseIpBlock re-checks what Kubernetes requires of the rendered block: every except a strict subset, no duplicates.
     const v4 = parseIpBlock('0.0.0.0/0', excluded.filter((c) => c.family === 4).map(String)).except.map(String);
-    this.networkPolicy.addEgressRule(plus.NetworkPolicyIpBlock.ipv4(this, 'Internet', '0.0.0.0/0', v4), ports);
+    this.networkPolicy.addEgressRule(plus.NetworkPolicyIpBlock.ipv4(this.peers.scope, 'Internet', '0.0.0.0/0', v4), ports);
     if (ipv6) {
       const v6 = parseIpBlock('::/0', excluded.filter((c) => c.family === 6).map(String)).except.map(String);
-      this.networkPolicy.addEgressRule(plus.NetworkPolicyIpBlock.ipv6(this, 'InternetIpv6', '::/0', v6), ports);
+      this.networkPolicy.addEgressRule(plus.NetworkPolicyIpBlock.ipv6(this.peers.scope, 'InternetIpv6', '::/0', v6), ports);
     }
     internal.forEach((d, i) => {
       const block =
         d.cidr.family === 4
-          ? plus.NetworkPolicyIpBlock.ipv4(this, `InternalDestination${i}`, d.cidr.toString())
-          : plus.NetworkPolicyIpBlock.ipv6(this, `InternalDestination${i}`, d.cidr.toString());
+          ? plus.NetworkPolicyIpBlock.ipv4(this.peers.scope, `InternalDestination${i}`, d.cidr.toString())
+          : plus.NetworkPolicyIpBlock.ipv6(this.peers.scope, `InternalDestination${i}`, d.cidr.toString());
       this.networkPolicy.addEgressRule(block, ports);
     });
 
@@ -385,7 +385,7 @@ export class EgressGatewayNetworkPolicy extends Construct {
 
   /** The built-in exclusions plus `excludeCidrs`, validated, sorted (IPv4 first). */
   private excludedRanges(extra: string[], ipv6: boolean): Cidr[] {
-    const ranges = [...EXCLUDED_IPV4, ...(ipv6 ? EXCLUDED_IPV6 : [])].map((c) => Cidr.parse(c));
+    const ranges = [...EXCLUDED_IPV4_RANGES, ...(ipv6 ? EXCLUDED_IPV6_RANGES : [])];
     extra.forEach((text, i) => {
       const field = `excludeCidrs[${i}]`;
       const range = inField(this, field, () => Cidr.parse(text));

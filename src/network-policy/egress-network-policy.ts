@@ -137,7 +137,7 @@ export class EgressNetworkPolicy extends Construct {
   public readonly networkPolicy: plus.NetworkPolicy;
 
   private readonly selector?: WorkloadSelector;
-  private readonly peers = new PodPeers(this);
+  private readonly peers = new PodPeers();
   /** Pod ports already allowed, per peer (`peerKey`). */
   private readonly allowedPeers = new Map<string, AllowedPeer>();
   /** Told of every port newly allowed to a peer (see `_watchEgress`). */
@@ -175,11 +175,11 @@ export class EgressNetworkPolicy extends Construct {
         labels: { ...POLICY_LABELS },
         annotations: Object.keys(annotations).length > 0 ? annotations : undefined,
       },
-      selector: this.selector ? plus.Pods.select(this, 'Pods', { labels: this.selector.labels }) : plus.Pods.all(this, 'Pods'),
+      selector: this.selector ? plus.Pods.select(this.peers.scope, 'Pods', { labels: this.selector.labels }) : plus.Pods.all(this.peers.scope, 'Pods'),
       egress: { default: plus.NetworkPolicyTrafficDefault.DENY },
     });
 
-    addDnsRules(this, this.peers, this.networkPolicy, dns);
+    addDnsRules(this.peers, this.networkPolicy, dns);
     if (this.dataplane === DataplaneMode.SIDECAR) {
       addIstiodRule(this.peers, this.networkPolicy, this.mesh);
     }

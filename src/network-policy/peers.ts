@@ -18,21 +18,31 @@ const ISTIOD_POD_LABELS = { app: 'istiod' };
 export const POLICY_LABELS: { readonly [key: string]: string } = { 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress' };
 
 /**
+ * A scope outside the app's construct tree, for cdk8s-plus peers and selectors (`Pods`, `Namespaces`,
+ * `NetworkPolicyIpBlock`). cdk8s-plus needs a construct scope for each, but turns them into plain entries as soon as a
+ * rule is added (or the policy is created, for its pod selector): the peer constructs render nothing. Kept in the
+ * app's tree they would be a third of its nodes at platform scale, and every tree walk of synth (validation,
+ * dependency graph, the registry's object check) would visit them.
+ */
+export function peerScope(): Construct {
+  return new Construct(undefined as unknown as Construct, '');
+}
+
+/**
  * The pods peers of one policy construct, by namespace and labels.
  *
  * Pods of one namespace as one NetworkPolicy peer: `namespaceSelector` on the immutable `kubernetes.io/metadata.name`
  * label AND `podSelector` (all pods of the namespace when no labels are given).
  *
  * One peer per policy construct and (namespace, labels): the first rule that needs it creates it, with the ids
- * `<id>Namespace` and `<id>`; later rules of the same policy reuse it. Peers are not shared across policies, so each
- * policy's construct tree stays self-contained (removing one policy never changes another's children). Sharing is
+ * `<id>Namespace` and `<id>` in the policy's own `peerScope`; later rules of the same policy reuse it. Sharing is
  * safe because cdk8s-plus turns the peer into plain `to`/`from` entries when the rule is added: the peer construct
  * itself renders nothing.
  */
 export class PodPeers {
+  /** Where the policy's peers and selectors are made: outside the app's tree (`peerScope`). */
+  public readonly scope: Construct = peerScope();
   private readonly peers = new Map<string, plus.Pods>();
-
-  public constructor(private readonly scope: Construct) {}
 
   /** The peer for the pods with `podLabels` (every pod when undefined) in `namespace`, created with `id` if new. */
   public get(id: string, namespace: string, podLabels: { [key: string]: string } | undefined): plus.Pods {

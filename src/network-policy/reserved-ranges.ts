@@ -38,12 +38,21 @@ export const EXCLUDED_IPV6: readonly string[] = [
  */
 export const NAT64_PREFIXES: readonly string[] = ['64:ff9b::/96', '64:ff9b:1::/48'];
 
+/** `EXCLUDED_IPV4` parsed (a `Cidr` is immutable, so the lists are parsed once). */
+export const EXCLUDED_IPV4_RANGES: readonly Cidr[] = Object.freeze(EXCLUDED_IPV4.map((c) => Cidr.parse(c)));
+/** `EXCLUDED_IPV6` parsed. */
+export const EXCLUDED_IPV6_RANGES: readonly Cidr[] = Object.freeze(EXCLUDED_IPV6.map((c) => Cidr.parse(c)));
+const NAT64_RANGES: readonly Cidr[] = Object.freeze(NAT64_PREFIXES.map((c) => Cidr.parse(c)));
+const NON_PUBLIC_RANGES: readonly Cidr[] = Object.freeze(
+  [...EXCLUDED_IPV4, ...EXCLUDED_IPV6.filter((c) => !NAT64_PREFIXES.includes(c))].map((c) => Cidr.parse(c)),
+);
+
 /** Ranges not routed to the internet: the excluded ranges except the NAT64 prefixes (which reach IPv4 hosts anywhere). */
-export function nonPublicRanges(): Cidr[] {
-  return [...EXCLUDED_IPV4, ...EXCLUDED_IPV6.filter((c) => !NAT64_PREFIXES.includes(c))].map((c) => Cidr.parse(c));
+export function nonPublicRanges(): readonly Cidr[] {
+  return NON_PUBLIC_RANGES;
 }
 
 /** Whether `cidr` overlaps a NAT64 prefix. */
 export function overlapsNat64(cidr: Cidr): boolean {
-  return NAT64_PREFIXES.some((p) => Cidr.parse(p).overlaps(cidr));
+  return NAT64_RANGES.some((p) => p.overlaps(cidr));
 }
