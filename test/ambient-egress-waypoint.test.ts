@@ -434,7 +434,7 @@ describe('AmbientEgressWaypoint | conflicts and bad input fail with path, field,
   const H = (name: string) => `${W}/${name}`;
 
   test.each([
-    ['*', `${W}: host: invalid host "*": the bare wildcard allows every host on the internet; list the domains you need (e.g. "*.example.com"), or opt in explicitly with allowAnyHost and read the risks in the README`],
+    ['*', `${W}: host: invalid host "*": the bare wildcard allows every host on the internet; list the domains you need (e.g. "*.example.com"), or opt in explicitly with allowAnyHost and read its risks (ExternalHostOptions.allowAnyHost in API.md)`],
     ['*foo.example.com', `${W}: host: invalid host "*foo.example.com": a wildcard must be the whole leftmost label, as in "*.example.com" (partial wildcards are not allowed)`],
     ['foo.*.example.com', `${W}: host: invalid host "foo.*.example.com": a wildcard is only allowed as the whole leftmost label, as in "*.example.com"`],
     ['httpbin', `${W}: host: invalid host "httpbin": short names are not allowed; an external host must be a fully qualified name such as "httpbin.com"`],

@@ -76,7 +76,7 @@ describe('ExternalHost | invalid hosts fail with the value and the fix', () => {
     ['example', 'short names are not allowed; an external host must be a fully qualified name such as "example.com"'],
     ['localhost', 'short names are not allowed; an external host must be a fully qualified name such as "localhost.com"'],
     // bare wildcard without opt-in
-    ['*', 'the bare wildcard allows every host on the internet; list the domains you need (e.g. "*.example.com"), or opt in explicitly with allowAnyHost and read the risks in the README'],
+    ['*', 'the bare wildcard allows every host on the internet; list the domains you need (e.g. "*.example.com"), or opt in explicitly with allowAnyHost and read its risks (ExternalHostOptions.allowAnyHost in API.md)'],
   ])('fails for %j', (name, message) => {
     expect(() => ExternalHost.of(name)).toThrow(`invalid host ${JSON.stringify(name)}: ${message}`);
   });
