@@ -14,6 +14,7 @@ import {
   EgressAllowList,
   EgressAllowListSpec,
   EgressGateway,
+  EgressPort,
   OriginationTls,
   RemoteGenerated,
   RemoteProtocol,
@@ -239,6 +240,24 @@ describe('EgressAllowList | ambient mode', () => {
     expect(list.waypoint).toBe(waypoint);
     expect(named(o, 'ServiceEntry', 'egress-ambient', 'api-partner-example').spec.ports).toEqual([{ number: 80, name: 'http-80', protocol: 'HTTP', targetPort: 443 }]);
     expect(named(o, 'DestinationRule', 'egress-ambient', 'api-partner-example-tls').spec.trafficPolicy.tls.mode).toBe('SIMPLE');
+  });
+
+  test('a waypoint that already runs (fromAttributes) is used: hosts bound to it, rules for its namespace, no Gateway defined', () => {
+    const chart = Testing.chart();
+    const waypoint = AmbientEgressWaypoint.fromAttributes(chart, 'wp', { namespace: 'egress-ambient', name: 'waypoint' });
+    const list = new EgressAllowList(chart, 'egress', {
+      spec: specOf({ 'team-a': { allow: [{ remoteHost: 'api.partner.example', serviceAccount: 'bot' }] } }),
+      waypoint,
+      writeMatrix: false,
+    });
+    const o = synthValid(chart);
+    expect(list.waypoint).toBe(waypoint);
+    expect(o.filter((x) => x.kind === 'Gateway')).toEqual([]);
+    const se = named(o, 'ServiceEntry', 'egress-ambient', 'api-partner-example');
+    expect(se.metadata.labels['istio.io/use-waypoint']).toBe('waypoint');
+    const policies = o.filter((x) => x.kind === 'AuthorizationPolicy' && x.metadata.namespace === 'egress-ambient');
+    expect(policies.flatMap((p) => p.spec.rules.flatMap((r: any) => r.from.flatMap((f: any) => f.source.principals)))).toEqual(['cluster.local/ns/team-a/sa/bot']);
+    expect(list.matrix.map((r) => r.path)).toEqual(['waypoint egress-ambient/waypoint']);
   });
 });
 
@@ -501,5 +520,94 @@ describe('EgressAllowList | properties', () => {
       }),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('EgressAllowList | a given egress gateway', () => {
+  const SIDE = DataplaneMode.SIDECAR;
+  function withGateway(teams: Teams, ports = [EgressPort.tls(443, { targetPort: 8443 }), EgressPort.http(80, { targetPort: 8080 })]) {
+    const chart = Testing.chart();
+    const gateway = new EgressGateway(chart, 'gw', { namespace: 'shared-egress', name: 'egress', ports });
+    const list = new EgressAllowList(chart, 'egress', { spec: specOf(teams), gateway, writeMatrix: false });
+    return { chart, gateway, list };
+  }
+
+  test('one group: every host routes through it (TLS and origination), no gateway is created, the Sidecar sees it', () => {
+    const { chart, gateway, list } = withGateway({
+      'team-a': { mode: SIDE, allow: [{ remoteHost: '*.stripe.com' }, { remoteHost: 'api.partner.example', tlsOrigination: OriginationTls.simple() }] },
+    });
+    const o = synthValid(chart);
+    expect(list.gateways).toEqual([]);
+    expect(find(o, 'Deployment').map((d) => `${d.metadata.namespace}/${d.metadata.name}`)).toEqual(['shared-egress/egress']);
+    expect(list.matrix.map((r) => r.path)).toEqual(['gateway shared-egress/egress', 'gateway shared-egress/egress']);
+    // the servers are on the given gateway's pods, and the client Sidecar lists the gateway Service in its namespace
+    const servers = find(o, 'Gateway', 'shared-egress').flatMap((g) => g.spec.servers.map((s: any) => `${JSON.stringify(g.spec.selector)} ${s.port.number}`));
+    expect(servers.sort()).toEqual([`${JSON.stringify(gateway.selectorLabels)} 443`, `${JSON.stringify(gateway.selectorLabels)} 80`]);
+    const sidecar = find(o, 'Sidecar', 'team-a')[0];
+    expect(sidecar.spec.egress[0].hosts).toContain(`shared-egress/${gateway.serviceFqdn}`);
+  });
+
+  test('two groups that need the same port are refused, naming both entries: one port of a gateway serves one group', () => {
+    expect(() =>
+      withGateway({
+        'team-a': { mode: SIDE, allow: [{ remoteHost: '*.stripe.com' }] },
+        'team-b': { mode: SIDE, allow: [{ remoteHost: 'api.github.com' }] },
+      }),
+    ).toThrow(
+      'test/egress: allow "team-b" #0: gateway: port 443 of the given gateway shared-egress/egress already serves namespace team-a (allow "team-a" #0), ' +
+        "and this entry's hosts are for namespace team-b; one port serves one group, or one group would reach the other's hosts at the gateway. " +
+        'Drop the gateway option (the allow-list then creates a gateway per group), or give the entries other ports',
+    );
+  });
+
+  test('two groups on distinct ports share it, each admitted only on its own port', () => {
+    const { chart } = withGateway(
+      {
+        'team-a': { mode: SIDE, allow: [{ remoteHost: '*.stripe.com' }] },
+        'team-b': { mode: SIDE, allow: [{ remoteHost: 'mqtt.example.com', port: 8883 }] },
+      },
+      [EgressPort.tls(443, { targetPort: 8443 }), EgressPort.tls(8883)],
+    );
+    const o = synthValid(chart);
+    const policies = find(o, 'AuthorizationPolicy', 'shared-egress').filter((p) => p.spec.action === 'ALLOW');
+    const byPort = Object.fromEntries(policies.flatMap((p) => p.spec.rules.map((r: any) => [r.to[0].operation.ports.join(','), admitted({ spec: { rules: [r] } })])));
+    expect(byPort).toEqual({ 8443: ['ns:team-a'], 8883: ['ns:team-b'] });
+  });
+
+  test('a port the gateway lacks, or no free HTTP port for origination, is refused with the fix', () => {
+    expect(() => withGateway({ 'team-a': { mode: SIDE, allow: [{ remoteHost: 'mqtt.example.com', port: 8883 }] } })).toThrow(/allow "team-a" #0: .*8883/);
+    expect(() =>
+      withGateway({ 'team-a': { mode: SIDE, allow: [{ remoteHost: 'api.partner.example', tlsOrigination: OriginationTls.simple() }] } }, [EgressPort.tls(443, { targetPort: 8443 })]),
+    ).toThrow(
+      'test/egress: allow "team-a" #0: tlsOrigination: the given gateway shared-egress/egress has no free HTTP port for the TLS origination of "api.partner.example" ' +
+        '(its HTTP ports: none, each serving one group); add an HTTP port to the gateway (e.g. EgressPort.http(8081)), or drop the gateway option',
+    );
+  });
+
+  test('an existing gateway (fromAttributes) is used as is', () => {
+    const chart = Testing.chart();
+    const gateway = EgressGateway.fromAttributes(chart, 'gw', {
+      namespace: 'istio-system-egress',
+      serviceName: 'istio-egressgateway',
+      selectorLabels: { istio: 'egressgateway' },
+      ports: [EgressPort.tls(443, { targetPort: 8443 })],
+    });
+    const list = new EgressAllowList(chart, 'egress', { spec: specOf({ 'team-a': { mode: SIDE, allow: [{ remoteHost: '*.stripe.com' }] } }), gateway, writeMatrix: false });
+    const o = synthValid(chart);
+    expect(find(o, 'Deployment')).toEqual([]);
+    expect(list.matrix[0].path).toBe('gateway istio-system-egress/istio-egressgateway');
+  });
+
+  test('gatewayReplicas, or another gatewayNamespace, beside a gateway are refused', () => {
+    const chart = Testing.chart();
+    const gateway = new EgressGateway(chart, 'gw', { namespace: 'shared-egress' });
+    const spec = specOf({ 'team-a': { mode: SIDE, allow: [{ remoteHost: '*.stripe.com' }] } });
+    expect(() => new EgressAllowList(chart, 'a', { spec, gateway, gatewayReplicas: 3 })).toThrow(
+      'test/a: gatewayReplicas: applies only to the gateways the allow-list creates, and a gateway is given; set the replicas on that gateway',
+    );
+    expect(() => new EgressAllowList(chart, 'b', { spec, gateway, gatewayNamespace: 'other' })).toThrow(
+      'test/b: gatewayNamespace: "other" differs from the namespace of the given gateway ("shared-egress"); give one of them',
+    );
+    expect(() => new EgressAllowList(chart, 'c', { spec, gateway: { namespace: 'x' } as any })).toThrow(/test\/c: gateway: .*EgressGateway/);
   });
 });

@@ -14,6 +14,7 @@ import { IEgressWaypoint } from '../ambient/egress-waypoint';
 import { EgressWaypointHost } from '../ambient/waypoint-host';
 import { addToList } from '../core/collections';
 import { DataplaneMode } from '../core/dataplane-mode';
+import { requireImplements } from '../core/boundary';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
 import { fieldError, inField } from '../core/errors';
@@ -23,11 +24,11 @@ import { IstioVersion } from '../core/istio-version';
 import { MeshSettings } from '../core/mesh';
 import { dnsLabelName, hostToDnsLabel } from '../core/names';
 import { reservedNamespaceReason } from '../core/namespaces';
-import { EgressPort } from '../core/port';
+import { EgressPort, Protocol } from '../core/port';
 import { EgressGatewayNetworkPolicy } from '../network-policy/egress-gateway-network-policy';
 import { EgressNetworkPolicy } from '../network-policy/egress-network-policy';
 import { peerScope } from '../network-policy/peers';
-import { EgressGateway } from '../sidecar/egress-gateway';
+import { EgressGateway, IEgressGateway } from '../sidecar/egress-gateway';
 import { TlsOriginationEgress } from '../sidecar/tls-origination-egress';
 import { WildcardEgressGateway } from '../sidecar/wildcard-egress-gateway';
 
@@ -58,6 +59,21 @@ export interface EgressAllowListOptions {
   readonly gatewayNamespace?: string;
 
   /**
+   * An egress gateway every sidecar-mode group routes through, instead of a gateway the allow-list creates per group
+   * (an `EgressGateway` of this app, or one that already runs: `EgressGateway.fromAttributes`).
+   *
+   * Least privilege still holds per group, because each group gets servers of its own, and a gateway serves one
+   * construct per port: the groups (the distinct sets of identities allowed to reach a host) must therefore need
+   * distinct ports. Two groups that need the same port are refused, naming both; drop `gateway` and the allow-list
+   * creates a gateway per group. The gateway must have the ports already (it is not changed): a TLS port with each
+   * TLS host's port number, and for TLS origination a free HTTP port per originated port. `gatewayNamespace` and
+   * `gatewayReplicas` do not apply.
+   *
+   * @default - a new `EgressGateway` per group, in `gatewayNamespace`
+   */
+  readonly gateway?: IEgressGateway;
+
+  /**
    * Replicas of each egress gateway.
    *
    * @default 2
@@ -65,12 +81,14 @@ export interface EgressAllowListOptions {
   readonly gatewayReplicas?: number;
 
   /**
-   * The egress waypoint (ambient mode).
+   * The egress waypoint (ambient mode): an `AmbientEgressWaypoint` of this app, or one that already runs
+   * (`AmbientEgressWaypoint.fromAttributes`, e.g. made with `istioctl waypoint apply`). The hosts' ServiceEntries are
+   * placed in the waypoint's own namespace.
    *
    * @default - a new `AmbientEgressWaypoint` (child id `Waypoint`) in namespace `istio-egress-ambient`, created only when
    * an ambient namespace allows a host
    */
-  readonly waypoint?: AmbientEgressWaypoint;
+  readonly waypoint?: IEgressWaypoint;
 
   /**
    * The namespace of the waypoint created when `waypoint` is not given.
@@ -159,7 +177,7 @@ interface GatewayPlan {
   readonly tlsPorts: Set<number>;
   readonly httpPorts: Map<number, SidecarUnit>;
   readonly units: SidecarUnit[];
-  gateway?: EgressGateway;
+  gateway?: IEgressGateway;
 }
 
 /**
@@ -220,6 +238,8 @@ export class EgressAllowList extends Construct {
   private readonly hostPath = new Map<string, string>();
   /** The unit that routes each sidecar host, by host name. */
   private readonly sidecarUnitOf = new Map<string, SidecarUnit>();
+  /** With a given gateway: the unit that uses each of its ports. */
+  private readonly givenGatewayPorts = new Map<number, SidecarUnit>();
   private readonly clientPolicies = new Map<GatewayPlan | 'waypoint', EgressNetworkPolicy[]>();
 
   public constructor(scope: Construct, id: string, props: EgressAllowListProps) {
@@ -235,6 +255,18 @@ export class EgressAllowList extends Construct {
       fieldError(this, 'defaultMode', `${JSON.stringify(this.defaultMode)} is not a mode; use DataplaneMode.SIDECAR or DataplaneMode.AMBIENT`);
     }
     this.gatewayNamespace = inField(this, 'gatewayNamespace', () => validateDnsLabel(props.gatewayNamespace ?? 'istio-egress', 'namespace'));
+    if (props.gateway !== undefined) {
+      const gateway = inField(this, 'gateway', () =>
+        requireImplements<IEgressGateway>(props.gateway, 'IEgressGateway', ['claimPort', 'addClientSubset', 'requireMutualTls'], 'an EgressGateway or EgressGateway.fromAttributes(...)'),
+      );
+      if (props.gatewayNamespace !== undefined && props.gatewayNamespace !== gateway.namespace) {
+        fieldError(this, 'gatewayNamespace', `"${props.gatewayNamespace}" differs from the namespace of the given gateway ("${gateway.namespace}"); give one of them`);
+      }
+      if (props.gatewayReplicas !== undefined) {
+        fieldError(this, 'gatewayReplicas', 'applies only to the gateways the allow-list creates, and a gateway is given; set the replicas on that gateway');
+      }
+      this.gatewayNamespace = gateway.namespace;
+    }
 
     const rules = this.spec._rules;
     this.checkModes(rules);
@@ -284,7 +316,7 @@ export class EgressAllowList extends Construct {
 
   /** The egress gateways created for the sidecar-mode groups, by name. */
   public get gateways(): EgressGateway[] {
-    return this.gatewayPlans.map((p) => p.gateway!).filter((g) => g !== undefined);
+    return this.gatewayPlans.map((p) => p.gateway).filter((g): g is EgressGateway => g instanceof EgressGateway && g !== this.options.gateway);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -469,6 +501,9 @@ export class EgressAllowList extends Construct {
         return group.gateways[index];
       };
       for (const u of mine.filter((x) => x.kind === 'tls')) {
+        if (this.options.gateway !== undefined) {
+          this.claimGivenGatewayPorts(u, u.ports);
+        }
         let i = 0;
         while (u.ports.some((p) => planFor(i).tlsPorts.has(p) || planFor(i).httpPorts.has(p))) {
           i++;
@@ -481,6 +516,10 @@ export class EgressAllowList extends Construct {
       for (const u of mine.filter((x) => x.kind === 'origination')) {
         const plan = planFor(0);
         let port = u.ports[0];
+        if (this.options.gateway !== undefined) {
+          port = this.freeGivenHttpPort(u);
+          this.claimGivenGatewayPorts(u, [port]);
+        }
         while (plan.tlsPorts.has(port) || plan.httpPorts.has(port) || reservedProxyPort(port)) {
           port = port >= 65535 ? 1024 : port + 1;
         }
@@ -496,19 +535,20 @@ export class EgressAllowList extends Construct {
         ...[...plan.tlsPorts].sort((a, b) => a - b).map((p) => EgressPort.tls(p, { targetPort: targets.get(p) })),
         ...[...plan.httpPorts.keys()].sort((a, b) => a - b).map((p) => EgressPort.http(p, { targetPort: targets.get(p) })),
       ];
-      plan.gateway = inField(this, `gateway ${plan.name}`, () =>
-        new EgressGateway(this, `Gateway-${plan.name}`, { name: plan.name, namespace: this.gatewayNamespace, ports, mesh: this.mesh, replicas: this.options.gatewayReplicas }),
-      );
+      plan.gateway =
+        this.options.gateway ??
+        inField(this, `gateway ${plan.name}`, () =>
+          new EgressGateway(this, `Gateway-${plan.name}`, { name: plan.name, namespace: this.gatewayNamespace, ports, mesh: this.mesh, replicas: this.options.gatewayReplicas }),
+        );
       for (const u of plan.units) {
         const hosts = [...u.hosts.keys()].sort(cmp);
         const allEntries = [...u.hosts.values()].flat();
-        const where = (host: string) => u.hosts.get(host)!.map((r) => r.where).join(', ');
         if (u.kind === 'tls') {
           const name = dnsLabelName([plan.name, 'tls', u.ports.join('-')]);
           const construct = this.atEntries(allEntries, () =>
             new WildcardEgressGateway(this, `Tls-${name}`, { gateway: plan.gateway, name, ports: u.ports, allowFrom: u.group.identities, mesh: this.mesh }),
           );
-          hosts.forEach((h) => this.atWhere(where(h), () => construct.addHost(h)));
+          hosts.forEach((h) => this.atEntries(u.hosts.get(h)!, () => construct.addHost(h)));
           u.construct = construct;
         } else {
           const gatewayPort = [...plan.httpPorts].find(([, x]) => x === u)![0];
@@ -524,14 +564,15 @@ export class EgressAllowList extends Construct {
               mesh: this.mesh,
             }),
           );
-          hosts.forEach((h) => this.atWhere(where(h), () => construct.addHost(h, { tls: u.hosts.get(h)![0].origination })));
+          hosts.forEach((h) => this.atEntries(u.hosts.get(h)!, () => construct.addHost(h, { tls: u.hosts.get(h)![0].origination })));
           u.construct = construct;
           if (u.group.httpRules.length > 0) {
-            this.httpRulePolicy(name, plan, String(targets.get(gatewayPort)), u.group.httpRules);
+            const podPort = this.options.gateway === undefined ? targets.get(gatewayPort)! : this.options.gateway.ports.find((p) => p.number === gatewayPort)!.podPort;
+            this.httpRulePolicy(name, plan, String(podPort), u.group.httpRules);
           }
         }
         for (const h of hosts) {
-          this.hostPath.set(h, `gateway ${this.gatewayNamespace}/${plan.name}`);
+          this.hostPath.set(h, `gateway ${this.gatewayNamespace}/${plan.gateway.serviceName}`);
         }
       }
     }
@@ -540,6 +581,46 @@ export class EgressAllowList extends Construct {
         this.sidecarUnitOf.set(h, u);
       }
     }
+  }
+
+  /**
+   * With a given gateway: records that `unit`'s group uses `ports` of it. A gateway serves one construct per port, so
+   * a port another group uses would put both groups behind one server (least privilege lost): refused, naming both.
+   */
+  private claimGivenGatewayPorts(unit: SidecarUnit, ports: number[]): void {
+    const gateway = this.options.gateway!;
+    for (const port of ports) {
+      const owner = this.givenGatewayPorts.get(port);
+      if (owner !== undefined && owner.group !== unit.group) {
+        const first = [...owner.hosts.values()][0][0];
+        const mine = [...unit.hosts.values()][0][0];
+        fieldError(
+          this,
+          `${mine.where}: gateway`,
+          `port ${port} of the given gateway ${gateway.namespace}/${gateway.serviceName} already serves ${owner.group.identities.join(', ')} (${first.where}), ` +
+            `and this entry's hosts are for ${unit.group.identities.join(', ')}; one port serves one group, or one group would reach the other's hosts at the gateway. ` +
+            'Drop the gateway option (the allow-list then creates a gateway per group), or give the entries other ports',
+        );
+      }
+      this.givenGatewayPorts.set(port, unit);
+    }
+  }
+
+  /** With a given gateway: its first HTTP port no other unit uses, for a TLS origination unit. */
+  private freeGivenHttpPort(unit: SidecarUnit): number {
+    const gateway = this.options.gateway!;
+    const free = gateway.ports.filter((p) => p.protocol === Protocol.HTTP && !this.givenGatewayPorts.has(p.number));
+    if (free.length === 0) {
+      const mine = [...unit.hosts.values()][0][0];
+      const http = gateway.ports.filter((p) => p.protocol === Protocol.HTTP).map((p) => p.number);
+      fieldError(
+        this,
+        `${mine.where}: tlsOrigination`,
+        `the given gateway ${gateway.namespace}/${gateway.serviceName} has no free HTTP port for the TLS origination of "${[...unit.hosts.keys()][0]}" ` +
+          `(its HTTP ports: ${http.length === 0 ? 'none' : http.join(', ')}, each serving one group); add an HTTP port to the gateway (e.g. EgressPort.http(8081)), or drop the gateway option`,
+      );
+    }
+    return free[0].number;
   }
 
   /**
@@ -650,8 +731,7 @@ export class EgressAllowList extends Construct {
         }
         return protocol === RemoteProtocol.HTTP ? EgressPort.http(p) : EgressPort.tls(p);
       });
-      const allWhere = list.map((r) => r.where).join(', ');
-      const wh = this.atWhere(allWhere, () => waypoint.addHost(host, { ports, tlsOrigination: origination?.origination }));
+      const wh = this.atEntries(list, () => waypoint.addHost(host, { ports, tlsOrigination: origination?.origination }));
       // The waypoint claims the host in the app's registry itself (every namespace sees it: ambient ignores exportTo).
       this.waypointHosts.set(host, wh);
       for (const r of list) {
@@ -883,16 +963,25 @@ export class EgressAllowList extends Construct {
   }
 
   /** Runs fn; an error is prefixed with the entries it concerns. */
+  /** `atWhere` for the entries behind a construct or host (their places are joined only when `fn` fails). */
   private atEntries<T>(rules: AllowRule[], fn: () => T): T {
-    return this.atWhere(rules.map((r) => r.where).join(', '), fn);
+    try {
+      return fn();
+    } catch (e) {
+      throw this.entryError(rules.map((r) => r.where).join(', '), e);
+    }
   }
 
   private atWhere<T>(where: string, fn: () => T): T {
     try {
       return fn();
     } catch (e) {
-      throw new Error(`${this.node.path}: ${where}: ${(e as Error).message}`);
+      throw this.entryError(where, e);
     }
+  }
+
+  private entryError(where: string, e: unknown): Error {
+    return new Error(`${this.node.path}: ${where}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
