@@ -18,6 +18,7 @@ import {
   OriginationTls,
   RemoteGenerated,
   RemoteProtocol,
+  TlsOriginationEgress,
   WildcardEgressGateway,
   WorkloadIdentity,
 } from '../src';
@@ -580,8 +581,76 @@ describe('EgressAllowList | a given egress gateway', () => {
       withGateway({ 'team-a': { mode: SIDE, allow: [{ remoteHost: 'api.partner.example', tlsOrigination: OriginationTls.simple() }] } }, [EgressPort.tls(443, { targetPort: 8443 })]),
     ).toThrow(
       'test/egress: allow "team-a" #0: tlsOrigination: the given gateway shared-egress/egress has no free HTTP port for the TLS origination of "api.partner.example" ' +
-        '(its HTTP ports: none, each serving one group); add an HTTP port to the gateway (e.g. EgressPort.http(8081)), or drop the gateway option',
+        '(its HTTP ports: none, each serving one group or another construct); add an HTTP port to the gateway (e.g. EgressPort.http(8081)), or drop the gateway option',
     );
+  });
+
+  test('a given gateway or waypoint is not fenced unless fenceGivenProxies: its other clients and ports stay open', () => {
+    const teams: Teams = {
+      'team-a': { mode: SIDE, allow: [{ remoteHost: '*.stripe.com' }] },
+      'team-b': { mode: DataplaneMode.AMBIENT, allow: [{ remoteHost: 'api.github.com' }] },
+    };
+    const fences = (fenceGivenProxies?: boolean) => {
+      const chart = Testing.chart();
+      const gateway = new EgressGateway(chart, 'gw', { namespace: 'shared-egress', name: 'egress', ports: [EgressPort.tls(443), EgressPort.tls(5432)] });
+      // another user of the same gateway, on its own port
+      new WildcardEgressGateway(chart, 'db', { gateway, name: 'db', hosts: ['db.partner.example'], ports: [5432], allowFrom: [WorkloadIdentity.allInNamespace('db')] });
+      const waypoint = AmbientEgressWaypoint.fromAttributes(chart, 'wp', { namespace: 'egress-ambient', name: 'waypoint' });
+      new EgressAllowList(chart, 'egress', { spec: specOf(teams), gateway, waypoint, fenceGivenProxies, writeMatrix: false });
+      return find(synthValid(chart), 'NetworkPolicy')
+        .filter((np) => ['shared-egress', 'egress-ambient'].includes(np.metadata.namespace))
+        .map((np) => `${np.metadata.namespace}/${np.metadata.name}`);
+    };
+    expect(fences()).toEqual([]);
+    expect(fences(true).sort()).toEqual(['egress-ambient/waypoint-lockdown', 'shared-egress/egress-team-a-lockdown']);
+  });
+
+  test('one group with overlapping port sets, a port another construct uses, a reserved-range Service port', () => {
+    // the same identities, hosts on 443 and on 443+9443: one port serves one set of hosts on a given gateway
+    expect(() =>
+      withGateway({ 'team-a': { mode: SIDE, allow: [{ remoteHost: 'a.example.com' }, { remoteHost: 'b.example.com', ports: [443, 9443] }] } }, [
+        EgressPort.tls(443),
+        EgressPort.tls(9443),
+      ]),
+    ).toThrow(/allow "team-a" #\d: ports: host "[ab]\.example\.com" needs ports .* for the same identities; on the given gateway shared-egress\/egress one port serves one set of hosts/);
+    // port 80 is another construct's: the origination takes 81
+    const chart = Testing.chart();
+    const gateway = new EgressGateway(chart, 'gw', { namespace: 'shared-egress', name: 'egress', ports: [EgressPort.http(80), EgressPort.http(81)] });
+    new TlsOriginationEgress(chart, 'other', { gateway, hosts: ['other.example.com'], gatewayPort: 80, allowFrom: [WorkloadIdentity.allInNamespace('other')] });
+    const list = new EgressAllowList(chart, 'egress', {
+      spec: specOf({ 'team-a': { mode: SIDE, allow: [{ remoteHost: 'api.partner.example', tlsOrigination: OriginationTls.simple() }] } }),
+      gateway,
+      writeMatrix: false,
+    });
+    const o = synthValid(chart);
+    expect(list.matrix[0].path).toBe('gateway shared-egress/egress');
+    expect(find(o, 'Gateway', 'shared-egress').flatMap((g) => g.spec.servers.map((sv: any) => sv.port.number)).sort()).toEqual([80, 81]);
+    // a Service port in the proxy's reserved range is the gateway's own choice (its pods listen elsewhere)
+    const { chart: c2 } = withGateway({ 'team-a': { mode: SIDE, allow: [{ remoteHost: 'api.partner.example', tlsOrigination: OriginationTls.simple() }] } }, [
+      EgressPort.http(15010, { targetPort: 8080 }),
+    ]);
+    expect(find(synthValid(c2), 'Gateway', 'shared-egress')[0].spec.servers[0].port.number).toBe(15010);
+  });
+
+  test('waypointNamespace or istiodWildcardTlsEnabled beside a waypoint, or a waypoint that is not one, are refused', () => {
+    const chart = Testing.chart();
+    const waypoint = AmbientEgressWaypoint.fromAttributes(chart, 'wp', { namespace: 'egress-ambient', name: 'waypoint' });
+    const spec = specOf({ 'team-a': { allow: [{ remoteHost: 'api.github.com' }] } });
+    expect(() => new EgressAllowList(chart, 'a', { spec, waypoint, waypointNamespace: 'other' })).toThrow(
+      'test/a: waypointNamespace: "other" differs from the namespace of the given waypoint ("egress-ambient"); give one of them',
+    );
+    expect(() => new EgressAllowList(chart, 'b', { spec, waypoint, istiodWildcardTlsEnabled: true })).toThrow(
+      'test/b: istiodWildcardTlsEnabled: applies only to the waypoint the allow-list creates, and a waypoint is given; declare it on that waypoint',
+    );
+    expect(() => new EgressAllowList(chart, 'c', { spec, waypoint: { namespace: 'x', name: 'y' } as any })).toThrow(/test\/c: waypoint: .*AmbientEgressWaypoint/);
+  });
+
+  test('HTTP rules on a given gateway deny on the pod port of the origination port it picked', () => {
+    const { chart } = withGateway({
+      'team-a': { mode: SIDE, allow: [{ remoteHost: 'api.partner.example', tlsOrigination: OriginationTls.simple(), methods: ['GET'] }] },
+    });
+    const deny = find(synthValid(chart), 'AuthorizationPolicy', 'shared-egress').filter((p) => p.spec.action === 'DENY');
+    expect(deny.flatMap((p) => p.spec.rules.map((r: any) => r.to[0].operation))).toEqual([{ ports: ['8080'], notMethods: ['GET'] }]);
   });
 
   test('an existing gateway (fromAttributes) is used as is', () => {

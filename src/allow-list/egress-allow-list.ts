@@ -12,9 +12,9 @@ import * as sec from '../../imports/security.istio.io';
 import { AmbientEgressWaypoint } from '../ambient/ambient-egress-waypoint';
 import { IEgressWaypoint } from '../ambient/egress-waypoint';
 import { EgressWaypointHost } from '../ambient/waypoint-host';
+import { requireImplements } from '../core/boundary';
 import { addToList } from '../core/collections';
 import { DataplaneMode } from '../core/dataplane-mode';
-import { requireImplements } from '../core/boundary';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
 import { fieldError, inField } from '../core/errors';
@@ -25,6 +25,7 @@ import { MeshSettings } from '../core/mesh';
 import { dnsLabelName, hostToDnsLabel } from '../core/names';
 import { reservedNamespaceReason } from '../core/namespaces';
 import { EgressPort, Protocol } from '../core/port';
+import { MeshRegistry } from '../core/registry';
 import { EgressGatewayNetworkPolicy } from '../network-policy/egress-gateway-network-policy';
 import { EgressNetworkPolicy } from '../network-policy/egress-network-policy';
 import { peerScope } from '../network-policy/peers';
@@ -89,6 +90,16 @@ export interface EgressAllowListOptions {
    * an ambient namespace allows a host
    */
   readonly waypoint?: IEgressWaypoint;
+
+  /**
+   * Fence a given `gateway` or `waypoint` too (an `EgressGatewayNetworkPolicy` per group or for the waypoint, as for
+   * the proxies the allow-list creates). The fence admits only the allow-list's clients and lets the proxy reach only
+   * the allow-list's ports, so turn it on only when nothing else uses that proxy: its other clients and hosts would be
+   * cut off. Otherwise fence the proxy yourself with `EgressGatewayNetworkPolicy`, listing every path it serves.
+   *
+   * @default false: a given gateway or waypoint is not fenced (the ones the allow-list creates always are)
+   */
+  readonly fenceGivenProxies?: boolean;
 
   /**
    * The namespace of the waypoint created when `waypoint` is not given.
@@ -266,6 +277,17 @@ export class EgressAllowList extends Construct {
         fieldError(this, 'gatewayReplicas', 'applies only to the gateways the allow-list creates, and a gateway is given; set the replicas on that gateway');
       }
       this.gatewayNamespace = gateway.namespace;
+    }
+    if (props.waypoint !== undefined) {
+      inField(this, 'waypoint', () =>
+        requireImplements<IEgressWaypoint>(props.waypoint, 'IEgressWaypoint', ['addHost', 'allow', 'toEgressPathConfig'], 'an AmbientEgressWaypoint or AmbientEgressWaypoint.fromAttributes(...)'),
+      );
+      if (props.waypointNamespace !== undefined && props.waypointNamespace !== props.waypoint.namespace) {
+        fieldError(this, 'waypointNamespace', `"${props.waypointNamespace}" differs from the namespace of the given waypoint ("${props.waypoint.namespace}"); give one of them`);
+      }
+      if (props.istiodWildcardTlsEnabled !== undefined) {
+        fieldError(this, 'istiodWildcardTlsEnabled', 'applies only to the waypoint the allow-list creates, and a waypoint is given; declare it on that waypoint');
+      }
     }
 
     const rules = this.spec._rules;
@@ -517,11 +539,13 @@ export class EgressAllowList extends Construct {
         const plan = planFor(0);
         let port = u.ports[0];
         if (this.options.gateway !== undefined) {
+          // a port the gateway has (its pods' port is the gateway's business), not used by another unit
           port = this.freeGivenHttpPort(u);
           this.claimGivenGatewayPorts(u, [port]);
-        }
-        while (plan.tlsPorts.has(port) || plan.httpPorts.has(port) || reservedProxyPort(port)) {
-          port = port >= 65535 ? 1024 : port + 1;
+        } else {
+          while (plan.tlsPorts.has(port) || plan.httpPorts.has(port) || reservedProxyPort(port)) {
+            port = port >= 65535 ? 1024 : port + 1;
+          }
         }
         plan.httpPorts.set(port, u);
         plan.units.push(u);
@@ -591,6 +615,16 @@ export class EgressAllowList extends Construct {
     const gateway = this.options.gateway!;
     for (const port of ports) {
       const owner = this.givenGatewayPorts.get(port);
+      if (owner !== undefined && owner !== unit && owner.group === unit.group) {
+        const first = [...owner.hosts.entries()][0];
+        const mine = [...unit.hosts.entries()][0];
+        fieldError(
+          this,
+          `${mine[1][0].where}: ports`,
+          `host "${mine[0]}" needs ports ${unit.ports.join(', ')} and host "${first[0]}" (${first[1][0].where}) ports ${owner.ports.join(', ')}, for the same identities; ` +
+            `on the given gateway ${gateway.namespace}/${gateway.serviceName} one port serves one set of hosts. Give these entries the same ports, or drop the gateway option`,
+        );
+      }
       if (owner !== undefined && owner.group !== unit.group) {
         const first = [...owner.hosts.values()][0][0];
         const mine = [...unit.hosts.values()][0][0];
@@ -609,7 +643,11 @@ export class EgressAllowList extends Construct {
   /** With a given gateway: its first HTTP port no other unit uses, for a TLS origination unit. */
   private freeGivenHttpPort(unit: SidecarUnit): number {
     const gateway = this.options.gateway!;
-    const free = gateway.ports.filter((p) => p.protocol === Protocol.HTTP && !this.givenGatewayPorts.has(p.number));
+    const registry = MeshRegistry.of(this);
+    const workload = `${gateway.namespace}/${gateway.serviceName}`;
+    const free = gateway.ports.filter(
+      (p) => p.protocol === Protocol.HTTP && !this.givenGatewayPorts.has(p.number) && !registry.isProxyPortClaimed(workload, p.number),
+    );
     if (free.length === 0) {
       const mine = [...unit.hosts.values()][0][0];
       const http = gateway.ports.filter((p) => p.protocol === Protocol.HTTP).map((p) => p.number);
@@ -617,7 +655,7 @@ export class EgressAllowList extends Construct {
         this,
         `${mine.where}: tlsOrigination`,
         `the given gateway ${gateway.namespace}/${gateway.serviceName} has no free HTTP port for the TLS origination of "${[...unit.hosts.keys()][0]}" ` +
-          `(its HTTP ports: ${http.length === 0 ? 'none' : http.join(', ')}, each serving one group); add an HTTP port to the gateway (e.g. EgressPort.http(8081)), or drop the gateway option`,
+          `(its HTTP ports: ${http.length === 0 ? 'none' : http.join(', ')}, each serving one group or another construct); add an HTTP port to the gateway (e.g. EgressPort.http(8081)), or drop the gateway option`,
       );
     }
     return free[0].number;
@@ -883,7 +921,11 @@ export class EgressAllowList extends Construct {
   }
 
   private fenceProxies(): void {
+    const fenceGiven = this.options.fenceGivenProxies ?? false;
     for (const plan of this.gatewayPlans) {
+      if (this.options.gateway !== undefined && !fenceGiven) {
+        continue;
+      }
       const fence = new EgressGatewayNetworkPolicy(this, `Fence-${plan.name}`, {
         paths: plan.units.map((u) => u.construct!),
         name: dnsLabelName([plan.name, 'lockdown']),
@@ -892,7 +934,7 @@ export class EgressAllowList extends Construct {
       (this.clientPolicies.get(plan) ?? []).forEach((p) => fence.allowClient(p));
     }
     const waypoint = this.waypoint;
-    if (waypoint !== undefined && this.waypointHosts.size > 0) {
+    if (waypoint !== undefined && this.waypointHosts.size > 0 && (this.options.waypoint === undefined || fenceGiven)) {
       const hostPorts = [...this.waypointHosts.values()].flatMap((h) => h.ports.map((p) => p.targetPort ?? p.number));
       const externalPorts = [...new Set(hostPorts)].sort((a, b) => a - b);
       // the waypoint pods as an egress path: clients reach them on HBONE, they reach the hosts' ports

@@ -163,6 +163,12 @@ export class MeshRegistry extends Construct {
     this.gatewayPorts.set(key, claimant);
   }
 
+  /** Whether a construct still in the tree configures `port` of the proxy workload `namespace/name` (`claimProxyPort`). */
+  public isProxyPortClaimed(workload: string, port: number): boolean {
+    const owner = this.gatewayPorts.get(`${workload}:${port}`);
+    return owner !== undefined && isInTree(owner);
+  }
+
   /**
    * Records that `claimant` routes a host.
    *
