@@ -591,7 +591,8 @@ export class EgressAllowList extends Construct {
           hosts.forEach((h) => this.atEntries(u.hosts.get(h)!, () => construct.addHost(h, { tls: u.hosts.get(h)![0].origination })));
           u.construct = construct;
           if (u.group.httpRules.length > 0) {
-            const podPort = this.options.gateway === undefined ? targets.get(gatewayPort)! : this.options.gateway.ports.find((p) => p.number === gatewayPort)!.podPort;
+            const given = this.options.gateway;
+            const podPort = given === undefined ? targets.get(gatewayPort)! : given.ports.find((p) => p.number === gatewayPort)!.podPort;
             this.httpRulePolicy(name, plan, String(podPort), u.group.httpRules);
           }
         }

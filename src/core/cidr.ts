@@ -54,6 +54,9 @@ export class Cidr {
     return new Cidr(address.family, network, prefix);
   }
 
+  /** The canonical text, made on first use (a Cidr is immutable). */
+  private text?: string;
+
   private constructor(
     /** 4 or 6. */
     public readonly family: 4 | 6,
@@ -63,8 +66,6 @@ export class Cidr {
     public readonly prefix: number,
   ) {}
 
-  /** The canonical text, made on first use (a Cidr is immutable). */
-  private text?: string;
 
   /** 32 or 128. */
   public get bits(): number {
