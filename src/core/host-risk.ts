@@ -183,6 +183,33 @@ export interface HostRiskContext {
  * @internal
  */
 export function hostRiskReason(host: ExternalHost, context: HostRiskContext): string | undefined {
+  return preparedRiskReason(host, prepare(context));
+}
+
+/** A `HostRiskContext` with its derived lists computed once (a construct checks every host it adds against it). */
+interface PreparedContext {
+  readonly ownNames: readonly string[];
+  readonly clusterDomains: readonly string[];
+  readonly namespaces: ReadonlySet<string>;
+}
+
+function prepare(context: HostRiskContext): PreparedContext {
+  return {
+    ownNames: context.ownNames ?? [],
+    clusterDomains: [...new Set([context.mesh.clusterDomain, ...(context.clusterDomains ?? [])])],
+    namespaces: new Set([
+      ...(context.namespaces ?? []),
+      context.mesh.rootNamespace,
+      context.mesh.istiodNamespace,
+      'default',
+      'kube-system',
+      'kube-public',
+      'kube-node-lease',
+    ]),
+  };
+}
+
+function preparedRiskReason(host: ExternalHost, context: PreparedContext): string | undefined {
   if (host.isAnyHost) {
     return undefined; // `*` has its own explicit opt-in (allowAnyHost)
   }
@@ -192,14 +219,13 @@ export function hostRiskReason(host: ExternalHost, context: HostRiskContext): st
 }
 
 /** Names that lead into the cluster: the cluster domain, Kubernetes and private top-level domains, this proxy. */
-function inClusterReason(host: ExternalHost, context: HostRiskContext): string | undefined {
+function inClusterReason(host: ExternalHost, context: PreparedContext): string | undefined {
   const name = host.name;
-  const ownNames = context.ownNames ?? [];
+  const ownNames = context.ownNames;
   if (ownNames.includes(name)) {
     return `"${name}" is this egress gateway's own Service: traffic to it would loop back into the gateway`;
   }
-  const clusterDomains = [...new Set([context.mesh.clusterDomain, ...(context.clusterDomains ?? [])])];
-  for (const domain of clusterDomains) {
+  for (const domain of context.clusterDomains) {
     if (intersectsDomain(host, domain)) {
       return (
         `it ${host.isWildcard ? 'covers' : 'is'} an in-cluster name under the cluster domain "${domain}": the gateway would connect to ` +
@@ -213,8 +239,7 @@ function inClusterReason(host: ExternalHost, context: HostRiskContext): string |
   if (privateTld !== undefined) {
     return `the top-level domain ".${tld}" ${privateTld}: the name leads inside, not to an external service`;
   }
-  const namespaces = new Set([...(context.namespaces ?? []), context.mesh.rootNamespace, context.mesh.istiodNamespace, 'default', 'kube-system', 'kube-public', 'kube-node-lease']);
-  if (namespaces.has(tld)) {
+  if (context.namespaces.has(tld)) {
     return (
       `"${tld}" is a Kubernetes namespace of this cluster, not a top-level domain: "<service>.${tld}" is an in-cluster Service name, ` +
       'resolved through the pod\'s DNS search path'
@@ -299,6 +324,8 @@ function intersectsDomain(host: ExternalHost, domain: string): boolean {
  */
 export class HostScreen {
   private readonly exemptions = new Map<string, { readonly reason: string; readonly index: number; used: boolean }>();
+  /** The construct's context, prepared once. */
+  private readonly context: PreparedContext;
 
   /**
    * @param scope the construct, for messages and validation
@@ -310,8 +337,9 @@ export class HostScreen {
     scope: IConstruct,
     private readonly field: string,
     exemptions: HostExemption[] | undefined,
-    private readonly context: HostRiskContext,
+    context: HostRiskContext,
   ) {
+    this.context = prepare(context);
     if (exemptions !== undefined && !Array.isArray(exemptions)) {
       fieldError(scope, field, 'expected a list of HostExemptions, each with a host and a reason');
     }
@@ -348,7 +376,7 @@ export class HostScreen {
    * Throws (an error for `inField`) if the host is refused and not exempted, or exempted without being refused.
    */
   public check(host: ExternalHost): void {
-    const reason = hostRiskReason(host, this.context);
+    const reason = preparedRiskReason(host, this.context);
     const exemption = this.exemptions.get(host.name);
     if (reason === undefined) {
       if (exemption !== undefined) {

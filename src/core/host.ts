@@ -162,7 +162,7 @@ export class HostIndex<T> {
     if (host.isWildcard) {
       addToList(this.wildcardsByDomain, host.domain, value);
     }
-    for (const suffix of properSuffixes(host.domain)) {
+    for (const suffix of domainSuffixes(host)) {
       addToList(this.underSuffix, suffix, value);
     }
   }
@@ -180,19 +180,32 @@ export class HostIndex<T> {
     if (host.isAnyHost) {
       return [...this.all];
     }
-    const found = new Set<T>(this.byName.get(host.name) ?? []);
-    for (const v of this.wildcardsByDomain.get('') ?? []) {
-      found.add(v);
+    // Most hosts overlap nothing: collect only when a list is found (this runs for every host every construct adds).
+    const lists: T[][] = [];
+    const named = this.byName.get(host.name);
+    if (named !== undefined) {
+      lists.push(named);
     }
-    for (const d of properSuffixes(host.domain)) {
-      for (const v of this.wildcardsByDomain.get(d) ?? []) {
-        found.add(v);
+    const any = this.wildcardsByDomain.get('');
+    if (any !== undefined) {
+      lists.push(any);
+    }
+    for (const d of domainSuffixes(host)) {
+      const covering = this.wildcardsByDomain.get(d);
+      if (covering !== undefined) {
+        lists.push(covering);
       }
     }
-    for (const v of this.coveredBy(host)) {
-      found.add(v);
+    if (host.isWildcard) {
+      const covered = this.underSuffix.get(host.domain);
+      if (covered !== undefined) {
+        lists.push(covered);
+      }
     }
-    return [...found];
+    if (lists.length === 0) {
+      return [];
+    }
+    return lists.length === 1 ? [...new Set(lists[0])] : [...new Set(lists.flat())];
   }
 
   /** The values whose host a wildcard `host` strictly covers (`x.a.com`, `*.x.a.com` under `*.a.com`); none for an exact host. */
@@ -278,6 +291,17 @@ export class HostSet {
   public get size(): number {
     return this.byName.size;
   }
+}
+
+/** `properSuffixes` of a host's domain, computed once per host (an `ExternalHost` is immutable). */
+const SUFFIXES = new WeakMap<ExternalHost, readonly string[]>();
+function domainSuffixes(host: ExternalHost): readonly string[] {
+  let suffixes = SUFFIXES.get(host);
+  if (suffixes === undefined) {
+    suffixes = properSuffixes(host.domain);
+    SUFFIXES.set(host, suffixes);
+  }
+  return suffixes;
 }
 
 /**
