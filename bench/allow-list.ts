@@ -5,11 +5,18 @@
  * of the size and at full size (linearity), and the memory; checks every object against the CRD schemas (appliable).
  *
  *   npx jsii --silence-warnings=reserved-word
- *   node --expose-gc -r ts-node/register/transpile-only bench/allow-list.ts            # 20 and 200 namespaces
- *   node --expose-gc -r ts-node/register/transpile-only bench/allow-list.ts --namespaces 200 --runs 3
+ *   node --expose-gc -r ts-node/register/transpile-only bench/allow-list.ts                 # 20 and 200 namespaces
+ *   node --expose-gc -r ts-node/register/transpile-only bench/allow-list.ts --namespaces 200 --rounds 7
+ *
+ * How: like `cdk8s synth`, each measurement is one fresh Node process (a worker) that synthesizes one variant: a
+ * warm-up synth (module loading, JIT), then `--runs` timed synths, each after a full GC. The library and the
+ * ApiObject workers alternate, `--rounds` rounds; a round's ratio is its library median over its ApiObject median,
+ * and the table shows the median of the rounds (steadier than the times themselves on a busy machine). The ApiObject
+ * worker reads the library's final objects from a JSON file the first library worker wrote (not timed).
  *
  * Writes bench/results/allow-list.{json,md}.
  */
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -20,6 +27,11 @@ const ENTRIES_PER_NAMESPACE = 25;
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+function argText(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
 /** The allow-list at `namespaces` namespaces; even namespaces are sidecar, odd ambient. */
@@ -48,18 +60,24 @@ function spec(namespaces: number): any {
   return s;
 }
 
-function buildLib(namespaces: number): { app: any; yaml: string } {
+function newChart(): cdk8s.Chart {
   const app = new cdk8s.App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-allow-')) });
-  const chart = new cdk8s.Chart(app, 'platform');
+  return new cdk8s.Chart(app, 'platform');
+}
+
+/** The app and its YAML (the app is returned so the live-heap figure can keep it referenced). */
+function synthLib(namespaces: number): { app: cdk8s.App; yaml: string } {
+  const chart = newChart();
   new lib.EgressAllowList(chart, 'egress', { spec: spec(namespaces), writeMatrix: false });
+  const app = chart.node.root as cdk8s.App;
   return { app, yaml: app.synthYaml() };
 }
 
-function buildApiObjects(objects: any[]): string {
-  const app = new cdk8s.App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-allow-')) });
-  const chart = new cdk8s.Chart(app, 'platform');
+function synthApiObjects(objects: any[]): { app: cdk8s.App; yaml: string } {
+  const chart = newChart();
   objects.forEach((o, i) => new cdk8s.ApiObject(chart, `o${i}`, o));
-  return app.synthYaml();
+  const app = chart.node.root as cdk8s.App;
+  return { app, yaml: app.synthYaml() };
 }
 
 function gc(): void {
@@ -71,58 +89,99 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-function time(fn: () => void, runs: number): number {
-  fn(); // warm-up
+/** `--worker lib|apiobject`: one variant in this process; prints one JSON line. */
+function worker(variant: string): void {
+  const namespaces = arg('--namespaces', 200);
+  const runs = arg('--runs', 2);
+  const objectsFile = argText('--objects')!;
+  let fn: () => { app: cdk8s.App; yaml: string };
+  if (variant === 'lib') {
+    fn = () => synthLib(namespaces);
+  } else {
+    const objects = JSON.parse(fs.readFileSync(objectsFile, 'utf-8'));
+    fn = () => synthApiObjects(objects);
+  }
+  const yaml = fn().yaml; // warm-up
+  if (variant === 'lib' && !fs.existsSync(objectsFile)) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const YAML = require(require.resolve('yaml', { paths: [path.dirname(require.resolve('cdk8s'))] })) as typeof import('yaml');
+    const docs = YAML.parseAllDocuments(yaml, { version: '1.1' } as any).map((d: any) => d.toJSON());
+    fs.writeFileSync(objectsFile, JSON.stringify(docs));
+  }
   const samples: number[] = [];
+  let same = true;
   for (let i = 0; i < runs; i++) {
     gc();
     const t0 = process.hrtime.bigint();
-    fn();
+    const out = fn().yaml;
     samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    same = same && out === yaml;
   }
-  return median(samples);
-}
-
-function measure(namespaces: number, runs: number) {
-  const { yaml } = buildLib(namespaces);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const YAML = require(require.resolve('yaml', { paths: [path.dirname(require.resolve('cdk8s'))] })) as typeof import('yaml');
-  const docs = YAML.parseAllDocuments(yaml, { version: '1.1' } as any).map((d: any) => d.toJSON());
-  const libMs = time(() => buildLib(namespaces), runs);
-  const apiMs = time(() => buildApiObjects(docs), runs);
   gc();
   const heap = process.memoryUsage().heapUsed;
-  const kept = buildLib(namespaces);
+  const kept = fn();
   gc();
-  const heapAfter = process.memoryUsage().heapUsed;
+  const liveHeapMb = (process.memoryUsage().heapUsed - heap) / 1e6;
   void kept;
+  process.stdout.write(
+    JSON.stringify({ ms: median(samples), samples, liveHeapMb, peakRssMb: process.resourceUsage().maxRSS / 1024, yamlBytes: yaml.length, same }) + '\n',
+  );
+}
+
+function runWorker(variant: string, namespaces: number, runs: number, objectsFile: string): any {
+  const out = execFileSync(
+    process.execPath,
+    ['--expose-gc', '-r', 'ts-node/register/transpile-only', __filename, '--worker', variant, '--namespaces', String(namespaces), '--runs', String(runs), '--objects', objectsFile],
+    { cwd: path.join(__dirname, '..'), encoding: 'utf-8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 },
+  );
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+function measure(namespaces: number, rounds: number, runs: number) {
+  const objectsFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-allow-objects-')), 'objects.json');
+  const libRuns: any[] = [];
+  const apiRuns: any[] = [];
+  for (let r = 0; r < rounds; r++) {
+    libRuns.push(runWorker('lib', namespaces, runs, objectsFile));
+    apiRuns.push(runWorker('apiobject', namespaces, runs, objectsFile));
+  }
+  const docs = JSON.parse(fs.readFileSync(objectsFile, 'utf-8'));
+  const ratios = libRuns.map((l, i) => l.ms / apiRuns[i].ms);
   return {
     namespaces,
     entries: namespaces * ENTRIES_PER_NAMESPACE,
     objects: docs.length,
-    libMs,
-    apiObjectMs: apiMs,
-    ratio: libMs / apiMs,
-    liveHeapMb: (heapAfter - heap) / 1e6,
+    libMs: median(libRuns.map((x) => x.ms)),
+    apiObjectMs: median(apiRuns.map((x) => x.ms)),
+    ratio: median(ratios),
+    ratioRange: [Math.min(...ratios), Math.max(...ratios)],
+    sameYaml: libRuns.every((x) => x.same) && apiRuns.every((x) => x.same) && libRuns[0].yamlBytes === apiRuns[0].yamlBytes,
+    liveHeapMb: median(libRuns.map((x) => x.liveHeapMb)),
+    peakRssMb: Math.max(...libRuns.map((x) => x.peakRssMb)),
+    apiObjectPeakRssMb: Math.max(...apiRuns.map((x) => x.peakRssMb)),
     docs,
   };
 }
 
 function main(): void {
   const full = arg('--namespaces', 200);
-  const runs = arg('--runs', 3);
-  const small = measure(Math.max(1, Math.round(full / 10)), runs);
-  const big = measure(full, runs);
+  const rounds = arg('--rounds', 5);
+  const runs = arg('--runs', 2);
+  const small = measure(Math.max(1, Math.round(full / 10)), rounds, runs);
+  const big = measure(full, rounds, runs);
   // appliable: every object against its CRD schema (test/schema.ts, the check every test uses)
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { schemaProblems } = require('../test/schema') as typeof import('../test/schema');
   const problems = big.docs.flatMap((d: any) => schemaProblems(d));
-  const maxRss = process.resourceUsage().maxRSS / 1024;
   const strip = ({ docs, ...rest }: any) => rest;
+  const git = (args: string[]) => execFileSync('git', args, { cwd: path.join(__dirname, '..'), encoding: 'utf-8' }).trim();
+  const commit = `${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', '--', 'src']) === '' ? '' : ' + uncommitted src changes'}`;
   const result = {
     date: new Date().toISOString(),
+    commit,
     load: os.loadavg(),
     cpus: os.cpus().length,
+    rounds,
     runs,
     small: strip(small),
     full: strip(big),
@@ -130,18 +189,22 @@ function main(): void {
     entriesFactor: big.entries / small.entries,
     schemaProblems: problems.length,
     firstProblems: problems.slice(0, 5),
-    peakRssMb: maxRss,
   };
   const md = [
     '# Allow-list benchmark (bench/allow-list.ts)',
     '',
-    `${result.date}, ${result.cpus} CPUs, load ${result.load.map((l) => l.toFixed(1)).join(' ')}; median of ${runs} runs after a warm-up.`,
+    `${result.date}, git ${commit}, ${result.cpus} CPUs, load ${result.load.map((l) => l.toFixed(1)).join(' ')}. Each variant in fresh processes, ` +
+      `${rounds} alternating rounds, each the median of ${runs} synths after a warm-up; ratio = median of the rounds' ratios (range in brackets).`,
     '',
-    '| namespaces | entries | objects | EgressAllowList (ms) | same objects as ApiObjects (ms) | ratio | live heap (MB) |',
-    '|---|---|---|---|---|---|---|',
-    ...[small, big].map((r) => `| ${r.namespaces} | ${r.entries} | ${r.objects} | ${r.libMs.toFixed(0)} | ${r.apiObjectMs.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.liveHeapMb.toFixed(0)} |`),
+    '| namespaces | entries | objects | EgressAllowList (ms) | same objects as ApiObjects (ms) | ratio | live heap (MB) | peak RSS (MB) |',
+    '|---|---|---|---|---|---|---|---|',
+    ...[small, big].map(
+      (r) =>
+        `| ${r.namespaces} | ${r.entries} | ${r.objects} | ${r.libMs.toFixed(0)} | ${r.apiObjectMs.toFixed(0)} | ` +
+        `${r.ratio.toFixed(2)} (${r.ratioRange.map((x: number) => x.toFixed(2)).join('-')}) | ${r.liveHeapMb.toFixed(0)} | ${r.peakRssMb.toFixed(0)} (ApiObjects ${r.apiObjectPeakRssMb.toFixed(0)}) |`,
+    ),
     '',
-    `Time at ${result.entriesFactor}x the entries: ${result.linearity.toFixed(2)}x (target <= 11x). Peak RSS ${maxRss.toFixed(0)} MB. ` +
+    `Time at ${result.entriesFactor}x the entries: ${result.linearity.toFixed(2)}x (target <= 11x). Same YAML bytes from both variants: ${big.sameYaml && small.sameYaml}. ` +
       `Objects failing their CRD schema: ${result.schemaProblems}.`,
     '',
   ].join('\n');
@@ -152,4 +215,9 @@ function main(): void {
   console.log(md);
 }
 
-main();
+const workerVariant = argText('--worker');
+if (workerVariant !== undefined) {
+  worker(workerVariant);
+} else {
+  main();
+}
