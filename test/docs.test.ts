@@ -5,7 +5,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { Testing } from 'cdk8s';
 import * as ts from 'typescript';
+import { PlatformExample } from '../examples/platform/chart';
 import { markedBlocks } from '../scripts/doc-blocks';
 
 const repo = path.join(__dirname, '..');
@@ -24,6 +26,25 @@ describe("the README's quick start", () => {
 
   test('runs the cdk8s.yaml app with cdk8s synth, without the version check', () => {
     expect(blocks.get('synth')).toEqual('npx cdk8s synth --no-check-upgrade\n');
+  });
+});
+
+describe("the README's egress matrix", () => {
+  test('is the platform example\'s matrix, row for row, without its entry column', () => {
+    const readme = read('README.md');
+    const start = readme.indexOf('<!-- platform-matrix -->');
+    const end = readme.indexOf('<!-- /platform-matrix -->');
+    expect(start).toBeGreaterThan(0);
+    expect(end).toBeGreaterThan(start);
+    const shown = readme.slice(start, end).split('\n').slice(1).filter((l) => l.startsWith('|'));
+    const app = Testing.app();
+    const written = new PlatformExample(app, 'platform').allowList.matrixMarkdown().split('\n').filter((l) => l.startsWith('|'));
+    const withoutEntry = written.map((l) => {
+      const cells = l.split(' | ');
+      return cells[0].startsWith('|---') ? l.split('|').slice(0, -2).join('|') + '|' : `${cells.slice(0, -1).join(' | ')} |`;
+    });
+    expect(written.length).toBeGreaterThan(5);
+    expect(shown).toEqual(withoutEntry);
   });
 });
 
