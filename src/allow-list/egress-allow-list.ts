@@ -1,11 +1,11 @@
-import { createHash } from 'crypto';
-import * as fs from 'fs';
-import * as path from 'path';
-import { ApiObject, App } from 'cdk8s';
+import { ApiObject } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { checkAllowList } from './checks';
+import { AllowListContext, cmp, contains, identityOf, selectorKey, shortHash } from './context';
 import { AllowRule, HostRule, NetworkRule, RemoteGenerated, RemoteProtocol } from './entry';
 import { EgressMatrixRow, matrixMarkdown } from './matrix';
+import { compareRows, rowOf, skippedRow, writeMatrixFiles } from './matrix-rows';
 import { EgressAllowListSpec, EgressAllowListSpecOptions, protocolText } from './model';
 import * as net from '../../imports/networking.istio.io';
 import * as sec from '../../imports/security.istio.io';
@@ -18,12 +18,10 @@ import { DataplaneMode } from '../core/dataplane-mode';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
 import { fieldError, inField } from '../core/errors';
-import { properSuffixes } from '../core/host';
 import { authorizationSources, WorkloadIdentity } from '../core/identity';
 import { IstioVersion } from '../core/istio-version';
 import { MeshSettings } from '../core/mesh';
 import { dnsLabelName, hostToDnsLabel } from '../core/names';
-import { reservedNamespaceReason } from '../core/namespaces';
 import { EgressPort, Protocol } from '../core/port';
 import { MeshRegistry } from '../core/registry';
 import { EgressGatewayNetworkPolicy } from '../network-policy/egress-gateway-network-policy';
@@ -291,9 +289,16 @@ export class EgressAllowList extends Construct {
     }
 
     const rules = this.spec._rules;
-    this.checkModes(rules);
-    this.checkSelectors(rules);
-    this.checkOverlaps(rules.filter((r): r is HostRule => r.kind === 'host'));
+    const ctx: AllowListContext = {
+      scope: this,
+      options: props,
+      mesh: this.mesh,
+      gatewayNamespace: this.gatewayNamespace,
+      modeOf: (namespace) => this.modeOf(namespace),
+      hostPath: this.hostPath,
+      rows: this.rows,
+    };
+    checkAllowList(ctx, this.spec.namespaces, rules);
 
     const sidecarHosts = rules.filter((r): r is HostRule => r.kind === 'host' && this.modeOf(r.namespace) === DataplaneMode.SIDECAR);
     const ambientHosts = rules.filter((r): r is HostRule => r.kind === 'host' && this.modeOf(r.namespace) === DataplaneMode.AMBIENT);
@@ -302,12 +307,12 @@ export class EgressAllowList extends Construct {
     this.realiseNamespaces(rules);
     this.fenceProxies();
     for (const s of this.spec.skipped) {
-      this.rows.push({ namespace: s.namespace, mode: this.modeOf(s.namespace).toLowerCase(), workload: '-', identity: '-', remote: '-', ports: [], protocol: '-', path: `not realised: ${s.reason}`, tlsOrigination: '', l7: '', entry: s.where, description: `skipped: ${s.reason}` });
+      this.rows.push(skippedRow(s, this.modeOf(s.namespace)));
     }
     this.rows.sort(compareRows);
 
     if (props.writeMatrix ?? true) {
-      this.node.addValidation({ validate: () => this.writeMatrixFiles() });
+      this.node.addValidation({ validate: () => writeMatrixFiles(this) });
     }
   }
 
@@ -342,131 +347,7 @@ export class EgressAllowList extends Construct {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
-  // checks that need the modes
-
-  private checkModes(rules: AllowRule[]): void {
-    for (const ns of this.spec.namespaces) {
-      const reason = reservedNamespaceReason(ns, this.mesh);
-      if (reason !== undefined && ns !== 'default') {
-        fieldError(this, 'spec', `namespace "${ns}" cannot be a team namespace: ${reason}`);
-      }
-    }
-    for (const r of rules) {
-      const sidecar = this.modeOf(r.namespace) === DataplaneMode.SIDECAR;
-      const fail = (field: string, message: string) => fieldError(this, `${r.where}: ${field}`, message);
-      if (r.kind === 'host') {
-        if (sidecar && r.protocol === RemoteProtocol.HTTP && r.origination === undefined) {
-          fail('remoteProtocol', `plain HTTP to "${r.host.name}" would leave the cluster unencrypted, and the sidecar-mode gateway routes HTTP only to originate TLS; add tlsOrigination, use TLS, or run namespace "${r.namespace}" in ambient mode`);
-        }
-        if (sidecar && r.origination !== undefined && r.ports.length > 1) {
-          fail('ports', `an originated host is called on one plain-HTTP port in sidecar mode; give one port (e.g. 80), not ${r.ports.join(', ')}`);
-        }
-      } else {
-        if (r.generated === RemoteGenerated.KUBE_API && (this.options.kubeApiCidrs ?? []).length === 0) {
-          fail('remoteGenerated', 'KubeAPI needs the API server\'s endpoint CIDRs, which are not known at synth time; pass kubeApiCidrs (e.g. ["10.0.0.1/32"]) to the EgressAllowList');
-        }
-        if (sidecar && r.protocol === RemoteProtocol.TCP && r.ports.length === 0 && r.generated !== RemoteGenerated.ANYWHERE) {
-          fail('ports', 'in sidecar mode a REGISTRY_ONLY sidecar passes TCP only to declared ports; give port or ports');
-        }
-      }
-    }
-  }
-
-  /** Selectors of one namespace must not select the same pod unless one contains the other (Istio picks one Sidecar). */
-  private checkSelectors(rules: AllowRule[]): void {
-    const byNs = new Map<string, Map<string, AllowRule>>();
-    for (const r of rules) {
-      if (r.selector === undefined) {
-        continue;
-      }
-      const m = byNs.get(r.namespace) ?? new Map<string, AllowRule>();
-      byNs.set(r.namespace, m);
-      const key = selectorKey(r.selector);
-      if (!m.has(key)) {
-        m.set(key, r);
-      }
-    }
-    for (const [ns, m] of byNs) {
-      if (this.modeOf(ns) !== DataplaneMode.SIDECAR) {
-        continue;
-      }
-      const list = [...m.values()];
-      for (let i = 0; i < list.length; i++) {
-        for (let j = i + 1; j < list.length; j++) {
-          const a = list[i].selector!;
-          const b = list[j].selector!;
-          const disjoint = Object.keys(a).some((k) => b[k] !== undefined && b[k] !== a[k]);
-          if (!disjoint && !contains(a, b) && !contains(b, a)) {
-            fieldError(
-              this,
-              `${list[j].where}: selector`,
-              `${labelText(b)} and ${labelText(a)} (${list[i].where}) can select the same pod of namespace "${ns}", which would match two Istio Sidecars (Istio applies one, unpredictably); ` +
-                'select disjoint pods (the same label key with different values), or make one selector contain the other',
-            );
-          }
-        }
-      }
-    }
-  }
-
-  /** Overlapping hosts (a wildcard covering another host) on a common port, seen by a common namespace. */
-  private checkOverlaps(rules: HostRule[]): void {
-    const byName = new Map<string, HostRule[]>();
-    for (const r of rules) {
-      addToList(byName, r.host.name, r);
-    }
-    for (const [name, list] of byName) {
-      const sidecar = list.find((r) => this.modeOf(r.namespace) === DataplaneMode.SIDECAR);
-      const ambient = list.find((r) => this.modeOf(r.namespace) === DataplaneMode.AMBIENT);
-      if (sidecar && ambient) {
-        fieldError(
-          this,
-          `${ambient.where}: remoteHost`,
-          `host "${name}" is allowed in ambient namespace "${ambient.namespace}" and in sidecar namespace "${sidecar.namespace}" (${sidecar.where}); the waypoint's ServiceEntry is seen by every namespace and would clash with the gateway's. ` +
-            'Run both namespaces in one mode for this host',
-        );
-      }
-    }
-    for (const [name, list] of byName) {
-      const host = list[0].host;
-      for (const suffix of properSuffixes(host.domain)) {
-        const wide = byName.get(`*.${suffix}`);
-        if (wide === undefined) {
-          continue;
-        }
-        for (const narrow of list) {
-          for (const w of wide) {
-            const common = narrow.ports.find((p) => w.ports.includes(p));
-            if (common === undefined) {
-              continue;
-            }
-            const bothSidecar = this.modeOf(narrow.namespace) === DataplaneMode.SIDECAR && this.modeOf(w.namespace) === DataplaneMode.SIDECAR;
-            const seenTogether =
-              narrow.namespace === w.namespace || list.some((x) => x.namespace === w.namespace) || wide.some((x) => x.namespace === narrow.namespace);
-            if (bothSidecar && !seenTogether) {
-              // sidecar routes are exported to their own namespaces only: no namespace sees both
-              continue;
-            }
-            fieldError(
-              this,
-              `${narrow.where}: remoteHost`,
-              `host "${name}" (namespace "${narrow.namespace}") overlaps "${w.host.name}" of ${w.where} (namespace "${w.namespace}") on port ${common}, and a namespace sees both: ` +
-                `traffic for "${name}" could pass under the rules of "${w.host.name}". Drop "${name}" if "${w.host.name}" already covers it, or make the hosts disjoint`,
-            );
-          }
-        }
-      }
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------------------------
   // sidecar mode
-
-  private identityOf(r: HostRule): WorkloadIdentity {
-    return r.serviceAccount === undefined
-      ? WorkloadIdentity.allInNamespace(r.namespace)
-      : WorkloadIdentity.serviceAccount(r.namespace, r.serviceAccount);
-  }
 
   private realiseSidecar(rules: HostRule[]): void {
     if (rules.length === 0) {
@@ -491,7 +372,7 @@ export class EgressAllowList extends Construct {
           );
         }
       }
-      const identities = reduceIdentities(list.map((r) => this.identityOf(r)));
+      const identities = reduceIdentities(list.map((r) => identityOf(r)));
       const httpRules = this.httpRulesOf(host, list, identities);
       const key = [...identities.map(identityKey), ...httpRules.map((h) => `http:${identityKey(h.identity)}:${JSON.stringify([h.methods ?? null, h.paths ?? null])}`)].join(',');
       let group = groups.get(key);
@@ -670,16 +551,16 @@ export class EgressAllowList extends Construct {
   private httpRulesOf(host: string, list: HostRule[], identities: WorkloadIdentity[]): HttpRule[] {
     const byIdentity = new Map<string, { rule: HttpRule | undefined; where: string }>();
     for (const r of list) {
-      const key = identityKey(this.identityOf(r));
+      const key = identityKey(identityOf(r));
       const restricted = r.methods !== undefined || r.paths !== undefined;
-      const rule = restricted ? { identity: this.identityOf(r), methods: r.methods, paths: r.paths } : undefined;
+      const rule = restricted ? { identity: identityOf(r), methods: r.methods, paths: r.paths } : undefined;
       const other = byIdentity.get(key);
       if (other === undefined) {
         byIdentity.set(key, { rule, where: r.where });
       } else if (other.rule === undefined || rule === undefined) {
         byIdentity.set(key, { rule: undefined, where: other.where });
       } else if (JSON.stringify([other.rule.methods, other.rule.paths]) !== JSON.stringify([rule.methods, rule.paths])) {
-        fieldError(this, `${r.where}: methods`, `host "${host}" already has other HTTP rules for ${this.identityOf(r)} in ${other.where}; give one entry with all the methods and paths it may use`);
+        fieldError(this, `${r.where}: methods`, `host "${host}" already has other HTTP rules for ${identityOf(r)} in ${other.where}; give one entry with all the methods and paths it may use`);
       }
     }
     for (const r of list) {
@@ -687,8 +568,8 @@ export class EgressAllowList extends Construct {
         continue;
       }
       const whole = byIdentity.get(`ns:${r.namespace}`);
-      const mine = byIdentity.get(identityKey(this.identityOf(r)))!;
-      if (whole?.rule !== undefined && JSON.stringify(mine.rule ?? null) !== JSON.stringify({ ...whole.rule, identity: this.identityOf(r) })) {
+      const mine = byIdentity.get(identityKey(identityOf(r)))!;
+      if (whole?.rule !== undefined && JSON.stringify(mine.rule ?? null) !== JSON.stringify({ ...whole.rule, identity: identityOf(r) })) {
         fieldError(
           this,
           `${r.where}: serviceAccount`,
@@ -775,7 +656,7 @@ export class EgressAllowList extends Construct {
       this.waypointHosts.set(host, wh);
       for (const r of list) {
         const ruleName = dnsLabelName([r.namespace, r.serviceAccount === undefined ? 'all' : hostToDnsLabel(r.serviceAccount), shortHash(JSON.stringify([r.ports, r.methods ?? null, r.paths ?? null]))], 40);
-        this.atWhere(r.where, () => wh.allow(ruleName, { identities: [this.identityOf(r)], ports: r.ports, methods: r.methods, paths: r.paths }));
+        this.atWhere(r.where, () => wh.allow(ruleName, { identities: [identityOf(r)], ports: r.ports, methods: r.methods, paths: r.paths }));
       }
       this.hostPath.set(host, `waypoint ${waypoint.namespace}/${waypoint.name}`);
     }
@@ -826,7 +707,7 @@ export class EgressAllowList extends Construct {
           } else {
             this.addNetworkRule(policy, r);
           }
-          this.rows.push(this.rowOf(r, mode));
+          this.rows.push(rowOf(r, mode, this.hostPath));
         }
         if (sidecar) {
           // the Sidecar of these pods: entries whose selector this one contains (every-pod entries always)
@@ -956,55 +837,6 @@ export class EgressAllowList extends Construct {
     }
   }
 
-  private rowOf(r: AllowRule, mode: DataplaneMode): EgressMatrixRow {
-    const workload = r.selector === undefined ? 'all pods' : labelText(r.selector);
-    if (r.kind === 'host') {
-      const identity = r.serviceAccount === undefined ? `namespace ${r.namespace}` : `service account ${r.namespace}/${r.serviceAccount}`;
-      const l7 = [r.methods?.join(',') ?? '', r.paths?.join(',') ?? ''].filter((x) => x !== '').join(' ');
-      return {
-        namespace: r.namespace,
-        mode: mode.toLowerCase(),
-        workload,
-        identity,
-        remote: r.host.name,
-        ports: [...r.ports],
-        protocol: r.origination ? 'HTTP' : r.protocol,
-        path: this.hostPath.get(r.host.name) ?? '-',
-        tlsOrigination: r.origination === undefined ? '' : `${originationMode(r)} to ${r.tlsPort}`,
-        l7,
-        entry: r.where,
-        description: r.description ?? '',
-      };
-    }
-    const remote = r.generated !== undefined ? `${r.generated}` : r.remoteCidr!;
-    return {
-      namespace: r.namespace,
-      mode: mode.toLowerCase(),
-      workload,
-      identity: '-',
-      remote,
-      ports: [...r.ports],
-      protocol: r.protocol,
-      path: 'direct (NetworkPolicy)',
-      tlsOrigination: '',
-      l7: '',
-      entry: r.where,
-      description: r.description ?? '',
-    };
-  }
-
-  private writeMatrixFiles(): string[] {
-    const root = this.node.root;
-    if (!(root instanceof App)) {
-      return [];
-    }
-    const base = path.join(root.outdir, `${this.node.path.replace(/\//g, '-')}.egress-matrix`);
-    fs.mkdirSync(root.outdir, { recursive: true });
-    fs.writeFileSync(`${base}.json`, this.matrixJson());
-    fs.writeFileSync(`${base}.md`, this.matrixMarkdown());
-    return [];
-  }
-
   /** Runs fn; an error is prefixed with the entries it concerns. */
   /** `atWhere` for the entries behind a construct or host (their places are joined only when `fn` fails). */
   private atEntries<T>(rules: AllowRule[], fn: () => T): T {
@@ -1026,11 +858,6 @@ export class EgressAllowList extends Construct {
   private entryError(where: string, e: unknown): Error {
     return new Error(`${this.node.path}: ${where}: ${e instanceof Error ? e.message : String(e)}`);
   }
-}
-
-function originationMode(r: HostRule): string {
-  const o = r.origination!;
-  return o.presentsClientCertificate ? 'mutual TLS' : o.verifiesServer ? 'TLS' : 'TLS (unverified)';
 }
 
 function routeKey(r: HostRule): string {
@@ -1102,32 +929,9 @@ function groupName(ids: WorkloadIdentity[], key: string): string {
   return `shared-${shortHash(key)}`;
 }
 
-function shortHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 8);
-}
-
-function selectorKey(labels: { [key: string]: string }): string {
-  return Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(',');
-}
 
 function selectorSlug(labels: { [key: string]: string }): string {
   const text = Object.keys(labels).sort().map((k) => `${k}-${labels[k]}`).join('-').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
   return `${text.slice(0, 30).replace(/-+$/, '')}-${shortHash(selectorKey(labels))}`;
 }
 
-function labelText(labels: { [key: string]: string }): string {
-  return Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(',');
-}
-
-/** Whether `outer` has every label of `inner` (so every pod `outer` selects, `inner` selects too). */
-function contains(outer: { [key: string]: string }, inner: { [key: string]: string }): boolean {
-  return Object.entries(inner).every(([k, v]) => outer[k] === v);
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function compareRows(a: EgressMatrixRow, b: EgressMatrixRow): number {
-  return cmp(a.namespace, b.namespace) || cmp(a.workload, b.workload) || cmp(a.remote, b.remote) || cmp(a.entry, b.entry);
-}
