@@ -2,7 +2,7 @@
  * One entry of the declarative egress allow-list: UDS Core's `Package` `spec.network.allow[]` item for
  * `direction: Egress` (same field names and meaning), extended with wildcard hosts, TLS origination, HTTP rules and
  * `serviceAccount` in both modes. This file holds the entry type and its validation (UDS's admission rules, in UDS's
- * order, with our wording); realisation is in `egress-allow-list.ts`.
+ * order, with our wording); realisation is in `egress-allow-list.ts` and the steps it calls.
  *
  * UDS sources: defenseunicorns/uds-core `src/pepr/operator/crd/sources/package/v1alpha1.ts` (schema),
  * `src/pepr/operator/crd/validators/package-validator.ts` (admission), see ../shared/docs/uds-package-allow.md.
