@@ -4,7 +4,7 @@ import { addDnsRules, dnsAnnotations, DnsResolver, resolveDns } from './dns-reso
 import { EgressNetworkPolicy } from './egress-network-policy';
 import { egressPathTarget } from './egress-path-target';
 import { INTERNAL_DESTINATIONS_ANNOTATION, InternalDestination, resolveInternalDestinations } from './internal-destination';
-import { addIstiodRule, labelText, listProp, peerKey, PodPeers, POLICY_LABELS, selectorLabels, sortedUnique } from './peers';
+import { addIstiodRule, labelText, listProp, peerKey, PodPeers, policyMetadata, selectorLabels, sortedUnique } from './peers';
 import { EXCLUDED_IPV4_RANGES, EXCLUDED_IPV6_RANGES } from './reserved-ranges';
 import { requireArray, requireBoolean, requireInstance, requireStruct } from '../core/boundary';
 import { Cidr, parseIpBlock } from '../core/cidr';
@@ -228,12 +228,7 @@ export class EgressGatewayNetworkPolicy extends Construct {
       annotations[INTERNAL_DESTINATIONS_ANNOTATION] = internal.map((d) => `${d.cidr}: ${d.reason}`).join('\n');
     }
     this.networkPolicy = new plus.NetworkPolicy(this, 'Resource', {
-      metadata: {
-        name: this.name,
-        namespace: this.namespace,
-        labels: { ...POLICY_LABELS },
-        annotations: Object.keys(annotations).length > 0 ? annotations : undefined,
-      },
+      metadata: policyMetadata(this.name, this.namespace, annotations),
       selector: plus.Pods.select(this.peers.scope, 'Pods', { labels: this.selector.labels }),
       egress: { default: plus.NetworkPolicyTrafficDefault.DENY },
       ingress: this.restrictIngress ? { default: plus.NetworkPolicyTrafficDefault.DENY } : undefined,

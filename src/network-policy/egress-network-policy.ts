@@ -2,7 +2,7 @@ import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { addDnsRules, dnsAnnotations, DnsResolver, resolveDns } from './dns-resolver';
 import { egressPathTarget } from './egress-path-target';
-import { addIstiodRule, labelText, listProp, peerKey, PodPeers, POLICY_LABELS, selectorLabels } from './peers';
+import { addIstiodRule, labelText, listProp, peerKey, PodPeers, policyMetadata, selectorLabels } from './peers';
 import { requireInstance, requireStruct } from '../core/boundary';
 import { checkEnum } from '../core/bounds';
 import { DataplaneMode } from '../core/dataplane-mode';
@@ -169,12 +169,7 @@ export class EgressNetworkPolicy extends Construct {
     const annotations = dnsAnnotations(dns);
 
     this.networkPolicy = new plus.NetworkPolicy(this, 'Resource', {
-      metadata: {
-        name: this.name,
-        namespace: this.namespace,
-        labels: { ...POLICY_LABELS },
-        annotations: Object.keys(annotations).length > 0 ? annotations : undefined,
-      },
+      metadata: policyMetadata(this.name, this.namespace, annotations),
       selector: this.selector ? plus.Pods.select(this.peers.scope, 'Pods', { labels: this.selector.labels }) : plus.Pods.all(this.peers.scope, 'Pods'),
       egress: { default: plus.NetworkPolicyTrafficDefault.DENY },
     });

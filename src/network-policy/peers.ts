@@ -15,7 +15,17 @@ export const ISTIOD_XDS_PORT = 15012;
 /** The labels every istiod Deployment (any revision) gives its pods. */
 const ISTIOD_POD_LABELS = { app: 'istiod' };
 /** Labels of every NetworkPolicy defined here. */
-export const POLICY_LABELS: { readonly [key: string]: string } = { 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress' };
+const POLICY_LABELS: { readonly [key: string]: string } = { 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress' };
+
+/** The metadata of a policy of this folder: its name and namespace, the library's labels, annotations when any. */
+export function policyMetadata(name: string, namespace: string, annotations: { [key: string]: string }) {
+  return {
+    name,
+    namespace,
+    labels: { ...POLICY_LABELS },
+    annotations: Object.keys(annotations).length > 0 ? annotations : undefined,
+  };
+}
 
 /**
  * A scope outside the app's construct tree, for cdk8s-plus peers and selectors (`Pods`, `Namespaces`,
