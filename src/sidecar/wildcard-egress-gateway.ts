@@ -1,10 +1,11 @@
-import { ApiObject, Duration, Lazy } from 'cdk8s';
+import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { EgressGateway, IEgressGateway } from './egress-gateway';
+import { ResolvedDnsCache, resolveDnsCache, SniDnsCacheOptions } from './sni-dns-cache';
 import * as net from '../../imports/networking.istio.io';
 import * as sec from '../../imports/security.istio.io';
 import { requireArray, requireBoolean, requireImplements, requireInstance, requireString, requireStruct } from '../core/boundary';
-import { checkDuration, checkEnum, checkInt32, checkRe2, checkUint32 } from '../core/bounds';
+import { checkInt32, checkRe2 } from '../core/bounds';
 import { DataplaneMode } from '../core/dataplane-mode';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
@@ -18,62 +19,6 @@ import { EgressPort, Protocol, validatePortNumber } from '../core/port';
 import { MeshRegistry } from '../core/registry';
 import { ServiceEntryShards } from '../core/service-entries';
 import { exportToFor, identityRulesKey, libraryLabels } from '../core/visibility';
-
-/**
- * Which IP families the SNI forwarder's DNS cache resolves (Envoy `dns_lookup_family`).
- *
- * @see https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/cluster/v3/cluster.proto#enum-config-cluster-v3-cluster-dnslookupfamily
- */
-export enum DnsLookupFamily {
-  /** IPv4 only (what Istio's own dynamic-forward-proxy builders use). */
-  V4_ONLY = 'V4_ONLY',
-  /** IPv6 only. */
-  V6_ONLY = 'V6_ONLY',
-  /** IPv4 if available, else IPv6. */
-  V4_PREFERRED = 'V4_PREFERRED',
-  /** IPv6 if available, else IPv4. */
-  AUTO = 'AUTO',
-  /** Both, IPv4 and IPv6 addresses. */
-  ALL = 'ALL',
-}
-
-/**
- * Bounds of the DNS cache of the SNI forwarder (Envoy `dns_cache_config`). Every distinct allowed host name that
- * clients connect to takes an entry; the bounds keep a client that connects to many names from exhausting the
- * gateway.
- *
- * @see https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/common/dynamic_forward_proxy/v3/dns_cache.proto
- */
-export interface SniDnsCacheOptions {
-  /**
-   * Most host names the cache holds; connections to further names fail until entries expire. 1..4294967295 (uint32).
-   *
-   * @default 1024
-   */
-  readonly maxHosts?: number;
-
-  /**
-   * Most DNS lookups in flight at once (`dns_cache_circuit_breaker.max_pending_requests`). 1..4294967295 (uint32).
-   *
-   * @default 1024
-   */
-  readonly maxPendingRequests?: number;
-
-  /**
-   * How long an unused host stays in the cache: whole milliseconds, from 1 second to protobuf's maximum Duration
-   * (315576000000 seconds).
-   *
-   * @default Duration.minutes(5)
-   */
-  readonly hostTtl?: Duration;
-
-  /**
-   * IP families to resolve.
-   *
-   * @default DnsLookupFamily.V4_ONLY
-   */
-  readonly lookupFamily?: DnsLookupFamily;
-}
 
 /**
  * Properties of a WildcardEgressGateway.
@@ -208,15 +153,6 @@ const CLUSTER_LIMITS = {
   },
 };
 
-/** DNS cache options with defaults applied. */
-interface ResolvedDnsCache {
-  readonly maxHosts: number;
-  readonly maxPendingRequests: number;
-  /** As protobuf JSON, e.g. `300s`. */
-  readonly hostTtl: string;
-  readonly lookupFamily: DnsLookupFamily;
-}
-
 /**
  * Wildcard TLS egress through one dedicated egress gateway that forwards each connection to the exact host named in
  * its TLS SNI (an Envoy SNI dynamic forward proxy, built with EnvoyFilters).
@@ -319,7 +255,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     if (this.identities.length === 0) {
       fieldError(this, 'allowFrom', 'an empty list would allow nobody; omit it to allow any in-mesh workload, or list identities');
     }
-    this.dnsCache = this.validateDnsCache(props.dnsCache);
+    this.dnsCache = resolveDnsCache(this, props.dnsCache);
     this.accessLogging = props.accessLogging === undefined ? true : inField(this, 'accessLogging', () => requireBoolean(props.accessLogging));
     const priority = inField(this, 'envoyFilterPriority', () => checkInt32(props.envoyFilterPriority ?? 10, 'priority'));
     const proxyVersion = props.proxyVersion === undefined ? undefined : inField(this, 'proxyVersion', () => checkRe2(props.proxyVersion, 'regular expression'));
@@ -532,17 +468,6 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
       seen.set(p, i);
     });
     return given;
-  }
-
-  private validateDnsCache(given: SniDnsCacheOptions | undefined): ResolvedDnsCache {
-    const options = given === undefined ? {} : inField(this, 'dnsCache', () => requireStruct<SniDnsCacheOptions>(given, 'SniDnsCacheOptions'));
-    const hostTtl = options.hostTtl ?? Duration.minutes(5);
-    return {
-      maxHosts: inField(this, 'dnsCache.maxHosts', () => checkUint32(options.maxHosts ?? 1024, 'maxHosts')),
-      maxPendingRequests: inField(this, 'dnsCache.maxPendingRequests', () => checkUint32(options.maxPendingRequests ?? 1024, 'maxPendingRequests')),
-      hostTtl: inField(this, 'dnsCache.hostTtl', () => checkDuration(hostTtl, 'hostTtl', 1)),
-      lookupFamily: inField(this, 'dnsCache.lookupFamily', () => checkEnum(options.lookupFamily ?? DnsLookupFamily.V4_ONLY, DnsLookupFamily, 'DnsLookupFamily', 'lookupFamily')),
-    };
   }
 
   /** The mesh-facing resources are exported only to the namespaces of the allowed identities (plus the gateway's). */
