@@ -1,10 +1,12 @@
-import { ApiObject, Duration, Lazy } from 'cdk8s';
+import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { EgressGateway, IEgressGateway } from './egress-gateway';
+import { resolveDnsCache, SniDnsCacheOptions } from './sni-dns-cache';
+import { sniForwarderPatches } from './sni-forwarder';
 import * as net from '../../imports/networking.istio.io';
 import * as sec from '../../imports/security.istio.io';
 import { requireArray, requireBoolean, requireImplements, requireInstance, requireString, requireStruct } from '../core/boundary';
-import { checkDuration, checkEnum, checkInt32, checkRe2, checkUint32 } from '../core/bounds';
+import { checkInt32, checkRe2 } from '../core/bounds';
 import { DataplaneMode } from '../core/dataplane-mode';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
@@ -18,62 +20,6 @@ import { EgressPort, Protocol, validatePortNumber } from '../core/port';
 import { MeshRegistry } from '../core/registry';
 import { ServiceEntryShards } from '../core/service-entries';
 import { exportToFor, identityRulesKey, libraryLabels } from '../core/visibility';
-
-/**
- * Which IP families the SNI forwarder's DNS cache resolves (Envoy `dns_lookup_family`).
- *
- * @see https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/cluster/v3/cluster.proto#enum-config-cluster-v3-cluster-dnslookupfamily
- */
-export enum DnsLookupFamily {
-  /** IPv4 only (what Istio's own dynamic-forward-proxy builders use). */
-  V4_ONLY = 'V4_ONLY',
-  /** IPv6 only. */
-  V6_ONLY = 'V6_ONLY',
-  /** IPv4 if available, else IPv6. */
-  V4_PREFERRED = 'V4_PREFERRED',
-  /** IPv6 if available, else IPv4. */
-  AUTO = 'AUTO',
-  /** Both, IPv4 and IPv6 addresses. */
-  ALL = 'ALL',
-}
-
-/**
- * Bounds of the DNS cache of the SNI forwarder (Envoy `dns_cache_config`). Every distinct allowed host name that
- * clients connect to takes an entry; the bounds keep a client that connects to many names from exhausting the
- * gateway.
- *
- * @see https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/common/dynamic_forward_proxy/v3/dns_cache.proto
- */
-export interface SniDnsCacheOptions {
-  /**
-   * Most host names the cache holds; connections to further names fail until entries expire. 1..4294967295 (uint32).
-   *
-   * @default 1024
-   */
-  readonly maxHosts?: number;
-
-  /**
-   * Most DNS lookups in flight at once (`dns_cache_circuit_breaker.max_pending_requests`). 1..4294967295 (uint32).
-   *
-   * @default 1024
-   */
-  readonly maxPendingRequests?: number;
-
-  /**
-   * How long an unused host stays in the cache: whole milliseconds, from 1 second to protobuf's maximum Duration
-   * (315576000000 seconds).
-   *
-   * @default Duration.minutes(5)
-   */
-  readonly hostTtl?: Duration;
-
-  /**
-   * IP families to resolve.
-   *
-   * @default DnsLookupFamily.V4_ONLY
-   */
-  readonly lookupFamily?: DnsLookupFamily;
-}
 
 /**
  * Properties of a WildcardEgressGateway.
@@ -172,51 +118,6 @@ export interface WildcardEgressGatewayProps {
   readonly hostExemptions?: HostExemption[];
 }
 
-const TCP_PROXY = 'envoy.filters.network.tcp_proxy';
-
-/**
- * Filter state the gateway's listener hands to the SNI forwarder, so the forwarder's log line names the client:
- * its Istio mTLS identity (`%DOWNSTREAM_PEER_URI_SAN%`, known once the TLS handshake is done) and its address
- * (`%DOWNSTREAM_REMOTE_ADDRESS%`, the pod IP and port). Our own keys only: nothing sets an `envoy.*` key such as
- * `envoy.upstream.dynamic_host` or `envoy.upstream.dynamic_port`, which the SNI forwarder would obey
- * (`sni_dynamic_forward_proxy/proxy_filter.cc`), so host and port stay pinned to the SNI and `port_value`.
- */
-const CLIENT_IDENTITY_KEY = 'cdk8s-istio-egress.client_identity';
-const CLIENT_ADDRESS_KEY = 'cdk8s-istio-egress.client_address';
-
-/** The SNI cluster's transport: raw bytes, plus the filter state shared with the upstream connection. */
-const INTERNAL_UPSTREAM_TRANSPORT = {
-  name: 'envoy.transport_sockets.internal_upstream',
-  typed_config: {
-    '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.internal_upstream.v3.InternalUpstreamTransport',
-    'transport_socket': {
-      name: 'envoy.transport_sockets.raw_buffer',
-      typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer' },
-    },
-  },
-};
-
-/**
- * Connection timeout and limits of the clusters the EnvoyFilter adds, as Istio sets them on its own clusters (10 s
- * connect timeout, limits at the maximum): Envoy's defaults (1024 connections and pending requests per cluster) would
- * reset connections beyond about a thousand per gateway pod. The gateway's CPU and memory are the real bound.
- */
-const CLUSTER_LIMITS = {
-  connect_timeout: '10s',
-  circuit_breakers: {
-    thresholds: [{ max_connections: 4294967295, max_pending_requests: 4294967295, max_requests: 4294967295, max_retries: 4294967295 }],
-  },
-};
-
-/** DNS cache options with defaults applied. */
-interface ResolvedDnsCache {
-  readonly maxHosts: number;
-  readonly maxPendingRequests: number;
-  /** As protobuf JSON, e.g. `300s`. */
-  readonly hostTtl: string;
-  readonly lookupFamily: DnsLookupFamily;
-}
-
 /**
  * Wildcard TLS egress through one dedicated egress gateway that forwards each connection to the exact host named in
  * its TLS SNI (an Envoy SNI dynamic forward proxy, built with EnvoyFilters).
@@ -279,7 +180,6 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
   private readonly hostSet = new HostSet();
   private readonly identities: WorkloadIdentity[];
   private readonly gatewayPorts: EgressPort[];
-  private readonly dnsCache: ResolvedDnsCache;
   private readonly accessLogging: boolean;
   private readonly hostScreen: HostScreen;
   private serviceEntryShards?: ServiceEntryShards;
@@ -319,7 +219,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     if (this.identities.length === 0) {
       fieldError(this, 'allowFrom', 'an empty list would allow nobody; omit it to allow any in-mesh workload, or list identities');
     }
-    this.dnsCache = this.validateDnsCache(props.dnsCache);
+    const dnsCache = resolveDnsCache(this, props.dnsCache);
     this.accessLogging = props.accessLogging === undefined ? true : inField(this, 'accessLogging', () => requireBoolean(props.accessLogging));
     const priority = inField(this, 'envoyFilterPriority', () => checkInt32(props.envoyFilterPriority ?? 10, 'priority'));
     const proxyVersion = props.proxyVersion === undefined ? undefined : inField(this, 'proxyVersion', () => checkRe2(props.proxyVersion, 'regular expression'));
@@ -425,13 +325,14 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
       },
     });
 
+    const forwarder = { name: this.name, gatewayFqdn: gatewayHost, ports: this.ports, gatewayPorts: this.gatewayPorts };
     this.sniForwarder = new net.EnvoyFilter(this, 'SniForwarder', {
       metadata: metadata(`${this.name}-sni-forwarder`),
       spec: Lazy.any({
         produce: (): net.EnvoyFilterSpec => ({
           workloadSelector: { labels: this.gateway.selectorLabels },
           priority,
-          configPatches: this.envoyPatches(proxyVersion),
+          configPatches: sniForwarderPatches({ ...forwarder, hosts: this.hostSet.names, dnsCache, accessLogging: this.accessLogging, proxyVersion }),
         }),
       }) as any,
     });
@@ -440,7 +341,6 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
   public get serviceEntries(): ApiObject[] {
     return this.serviceEntryShards?.all ?? [];
   }
-
 
   /**
    * Adds a host to the allow-list: an exact name (`api.github.com`) or a wildcard (`*.example.com`). Adding a host
@@ -534,17 +434,6 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     return given;
   }
 
-  private validateDnsCache(given: SniDnsCacheOptions | undefined): ResolvedDnsCache {
-    const options = given === undefined ? {} : inField(this, 'dnsCache', () => requireStruct<SniDnsCacheOptions>(given, 'SniDnsCacheOptions'));
-    const hostTtl = options.hostTtl ?? Duration.minutes(5);
-    return {
-      maxHosts: inField(this, 'dnsCache.maxHosts', () => checkUint32(options.maxHosts ?? 1024, 'maxHosts')),
-      maxPendingRequests: inField(this, 'dnsCache.maxPendingRequests', () => checkUint32(options.maxPendingRequests ?? 1024, 'maxPendingRequests')),
-      hostTtl: inField(this, 'dnsCache.hostTtl', () => checkDuration(hostTtl, 'hostTtl', 1)),
-      lookupFamily: inField(this, 'dnsCache.lookupFamily', () => checkEnum(options.lookupFamily ?? DnsLookupFamily.V4_ONLY, DnsLookupFamily, 'DnsLookupFamily', 'lookupFamily')),
-    };
-  }
-
   /** The mesh-facing resources are exported only to the namespaces of the allowed identities (plus the gateway's). */
   private get meshExportTo(): string[] {
     this.cachedExportTo ??= exportToFor(this.identities, this.namespace);
@@ -556,227 +445,4 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     this.cachedRulesKey ??= identityRulesKey(this.identities, this.mesh);
     return this.cachedRulesKey;
   }
-
-  private envoyName(suffix: string): string {
-    return `${this.name}_${suffix}`;
-  }
-
-  private envoyPatches(proxyVersion: string | undefined): net.EnvoyFilterSpecConfigPatches[] {
-    const match = (extra: Omit<net.EnvoyFilterSpecConfigPatchesMatch, 'context' | 'proxy'> = {}): net.EnvoyFilterSpecConfigPatchesMatch => ({
-      context: net.EnvoyFilterSpecConfigPatchesMatchContext.GATEWAY,
-      proxy: proxyVersion === undefined ? undefined : { proxyVersion },
-      ...extra,
-    });
-    const dnsCacheConfig = {
-      name: this.envoyName('dns_cache'),
-      dns_lookup_family: this.dnsCache.lookupFamily,
-      // Resolve the SNI name as given: never through the pod's search domains (`en.wikipedia.org` must not first
-      // resolve as `en.wikipedia.org.<ns>.svc.cluster.local`, a name anyone who can create namespace `org` controls).
-      typed_dns_resolver_config: {
-        name: 'envoy.network.dns_resolver.cares',
-        typed_config: {
-          '@type': 'type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig',
-          'dns_resolver_options': { no_default_search_domain: true },
-        },
-      },
-      max_hosts: this.dnsCache.maxHosts,
-      host_ttl: this.dnsCache.hostTtl,
-      dns_cache_circuit_breaker: { max_pending_requests: this.dnsCache.maxPendingRequests },
-    };
-    const dfpCluster = this.envoyName('dynamic_forward_proxy_cluster');
-    const patches: net.EnvoyFilterSpecConfigPatches[] = [
-      {
-        // The upstream side: connects to the host the SNI forwarder resolved.
-        applyTo: net.EnvoyFilterSpecConfigPatchesApplyTo.CLUSTER,
-        match: match(),
-        patch: {
-          operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.ADD,
-          value: {
-            name: dfpCluster,
-            ...CLUSTER_LIMITS,
-            lb_policy: 'CLUSTER_PROVIDED',
-            cluster_type: {
-              name: 'envoy.clusters.dynamic_forward_proxy',
-              typed_config: {
-                '@type': 'type.googleapis.com/envoy.extensions.clusters.dynamic_forward_proxy.v3.ClusterConfig',
-                'dns_cache_config': dnsCacheConfig,
-              },
-            },
-          },
-        },
-      },
-    ];
-    this.ports.forEach((externalPort, i) => {
-      const gatewayPort = this.gatewayPorts[i];
-      const sniCluster = this.envoyName(`sni_cluster_${externalPort}`);
-      const sniListener = this.envoyName(`sni_listener_${externalPort}`);
-      patches.push(
-        {
-          // An internal cluster that hands the decrypted-from-mTLS stream to the internal SNI listener.
-          applyTo: net.EnvoyFilterSpecConfigPatchesApplyTo.CLUSTER,
-          match: match(),
-          patch: {
-            operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.ADD,
-            value: {
-              name: sniCluster,
-              ...CLUSTER_LIMITS,
-              // With logging, passes the filter state the listener shares with its upstream (the client's identity
-              // and address) to the internal listener's connection; no metadata passthrough.
-              transport_socket: this.accessLogging ? INTERNAL_UPSTREAM_TRANSPORT : undefined,
-              load_assignment: {
-                cluster_name: sniCluster,
-                endpoints: [{ lb_endpoints: [{ endpoint: { address: { envoy_internal_address: { server_listener_name: sniListener } } } }] }],
-              },
-            },
-          },
-        },
-        {
-          // The internal listener (reachable from nothing but sniCluster) that reads the application's SNI and
-          // forwards only allowed names.
-          applyTo: net.EnvoyFilterSpecConfigPatchesApplyTo.LISTENER,
-          match: match(),
-          patch: {
-            operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.ADD,
-            value: {
-              name: sniListener,
-              internal_listener: {},
-              listener_filters: [
-                {
-                  name: 'envoy.filters.listener.tls_inspector',
-                  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' },
-                },
-              ],
-              filter_chains: [
-                {
-                  filter_chain_match: { server_names: this.hostSet.names },
-                  filters: [
-                    {
-                      name: 'envoy.filters.network.sni_dynamic_forward_proxy',
-                      typed_config: {
-                        '@type': 'type.googleapis.com/envoy.extensions.filters.network.sni_dynamic_forward_proxy.v3.FilterConfig',
-                        'port_value': externalPort,
-                        'dns_cache_config': dnsCacheConfig,
-                      },
-                    },
-                    {
-                      name: TCP_PROXY,
-                      typed_config: {
-                        '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
-                        'stat_prefix': this.envoyName(`sni_forwarder_${externalPort}`),
-                        'cluster': dfpCluster,
-                        'access_log': this.accessLogging ? [accessLog()] : undefined,
-                      },
-                    },
-                  ],
-                },
-              ],
-            },
-          },
-        },
-        {
-          // Point the gateway listener's tcp_proxy (after Istio mTLS termination) at the SNI forwarder. Scoped to
-          // this gateway's listener port and to this construct's own server's filter chain (its SNI, the gateway
-          // host): another Gateway's server on the same pods and port has its own chain, which must not be rewritten
-          // (finding X1; Istio's patcher compares `filterChain.sni` with the chain's server_names,
-          // pilot/pkg/networking/core/envoyfilter/listener_patch.go filterChainMatch).
-          applyTo: net.EnvoyFilterSpecConfigPatchesApplyTo.NETWORK_UNDERSCORE_FILTER,
-          match: match({
-            listener: {
-              portNumber: gatewayPort.podPort,
-              filterChain: { sni: this.gateway.serviceFqdn, filter: { name: TCP_PROXY } },
-            },
-          }),
-          patch: {
-            operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.MERGE,
-            value: {
-              name: TCP_PROXY,
-              typed_config: {
-                '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
-                'cluster': sniCluster,
-              },
-            },
-          },
-        },
-      );
-      if (this.accessLogging) {
-        patches.push(...this.clientAttributionPatches(gatewayPort, proxyVersion));
-      }
-    });
-    return patches;
-  }
-
-  /**
-   * Patches that let the forwarder's log line name the client (finding L6): on this construct's own server chain
-   * (the gateway port, SNI = the gateway's name, as sidecars present it), a set_filter_state filter before the
-   * tcp_proxy records the client's identity and address, shared with the upstream connection once; the tcp_proxy
-   * waits for the TLS handshake before connecting, so the identity is known when the internal connection (which
-   * receives that state, see the SNI cluster's transport socket) is made.
-   */
-  private clientAttributionPatches(gatewayPort: EgressPort, proxyVersion: string | undefined): net.EnvoyFilterSpecConfigPatches[] {
-    const match: net.EnvoyFilterSpecConfigPatchesMatch = {
-      context: net.EnvoyFilterSpecConfigPatchesMatchContext.GATEWAY,
-      proxy: proxyVersion === undefined ? undefined : { proxyVersion },
-      listener: {
-        portNumber: gatewayPort.targetPort ?? gatewayPort.number,
-        filterChain: { sni: this.gateway.serviceFqdn, filter: { name: TCP_PROXY } },
-      },
-    };
-    const value = (key: string, format: string) => ({
-      object_key: key,
-      factory_key: 'envoy.string',
-      format_string: { text_format_source: { inline_string: format } },
-      shared_with_upstream: 'ONCE',
-    });
-    return [
-      {
-        applyTo: net.EnvoyFilterSpecConfigPatchesApplyTo.NETWORK_UNDERSCORE_FILTER,
-        match,
-        patch: {
-          operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.INSERT_UNDERSCORE_BEFORE,
-          value: {
-            name: 'envoy.filters.network.set_filter_state',
-            typed_config: {
-              '@type': 'type.googleapis.com/envoy.extensions.filters.network.set_filter_state.v3.Config',
-              'on_new_connection': [value(CLIENT_ADDRESS_KEY, '%DOWNSTREAM_REMOTE_ADDRESS%')],
-              'on_downstream_tls_handshake': [value(CLIENT_IDENTITY_KEY, '%DOWNSTREAM_PEER_URI_SAN%')],
-            },
-          },
-        },
-      },
-      {
-        applyTo: net.EnvoyFilterSpecConfigPatchesApplyTo.NETWORK_UNDERSCORE_FILTER,
-        match,
-        patch: {
-          operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.MERGE,
-          value: {
-            name: TCP_PROXY,
-            typed_config: {
-              '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
-              'upstream_connect_mode': 'ON_DOWNSTREAM_TLS_HANDSHAKE',
-            },
-          },
-        },
-      },
-    ];
-  }
-}
-
-/** The SNI forwarder's access log: what a TCP connection has (no HTTP fields). */
-function accessLog() {
-  return {
-    name: 'envoy.access_loggers.file',
-    typed_config: {
-      '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
-      'path': '/dev/stdout',
-      'log_format': {
-        text_format_source: {
-          inline_string:
-            `[%START_TIME%] sni-forwarder %REQUESTED_SERVER_NAME% "%FILTER_STATE(${CLIENT_IDENTITY_KEY}:PLAIN)%" ` +
-            `%FILTER_STATE(${CLIENT_ADDRESS_KEY}:PLAIN)% %RESPONSE_FLAGS% %CONNECTION_TERMINATION_DETAILS% ` +
-            '"%UPSTREAM_TRANSPORT_FAILURE_REASON%" %BYTES_RECEIVED% %BYTES_SENT% %DURATION% "%UPSTREAM_HOST%" ' +
-            '%UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS%\n',
-        },
-      },
-    },
-  };
 }
