@@ -4,7 +4,8 @@ export { EgressPort, EgressPortOptions, EgressPortProps, Protocol } from './core
 export { WorkloadIdentity, WorkloadSelector } from './core/identity';
 export { MeshSettings, MeshSettingsProps } from './core/mesh';
 export { EgressPathConfig, IEgressPath } from './core/egress-path';
-export { EgressGateway, EgressGatewayAttributes, EgressGatewayBase, EgressGatewayProps, GatewayClientSubset, IEgressGateway } from './sidecar/egress-gateway';
+export { EgressGatewayAttributes, EgressGatewayBase, GatewayClientSubset, IEgressGateway } from './sidecar/egress-gateway-base';
+export { EgressGateway, EgressGatewayProps } from './sidecar/egress-gateway';
 export { DnsLookupFamily, SniDnsCacheOptions } from './sidecar/sni-dns-cache';
 export { WildcardEgressGateway, WildcardEgressGatewayProps } from './sidecar/wildcard-egress-gateway';
 export { EgressWaypointAttributes, EgressWaypointBase, IEgressWaypoint } from './ambient/egress-waypoint';

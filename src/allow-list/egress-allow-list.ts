@@ -18,7 +18,8 @@ import { validateDnsLabel } from '../core/dns';
 import { fieldError, inField } from '../core/errors';
 import { IstioVersion } from '../core/istio-version';
 import { MeshSettings } from '../core/mesh';
-import { EgressGateway, IEgressGateway } from '../sidecar/egress-gateway';
+import { EgressGateway } from '../sidecar/egress-gateway';
+import { IEgressGateway } from '../sidecar/egress-gateway-base';
 
 /**
  * Options of an EgressAllowList (everything but the allow-list itself).

@@ -12,7 +12,7 @@ import { WorkloadIdentity } from '../core/identity';
 import { dnsLabelName, hostToDnsLabel } from '../core/names';
 import { Protocol } from '../core/port';
 import { MeshRegistry } from '../core/registry';
-import { IEgressGateway } from '../sidecar/egress-gateway';
+import { IEgressGateway } from '../sidecar/egress-gateway-base';
 import { TlsOriginationEgress } from '../sidecar/tls-origination-egress';
 import { WildcardEgressGateway } from '../sidecar/wildcard-egress-gateway';
 

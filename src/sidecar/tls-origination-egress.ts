@@ -1,6 +1,7 @@
 import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import { EgressGateway, IEgressGateway } from './egress-gateway';
+import { EgressGateway } from './egress-gateway';
+import { IEgressGateway } from './egress-gateway-base';
 import * as net from '../../imports/networking.istio.io';
 import * as sec from '../../imports/security.istio.io';
 import { requireArray, requireBoolean, requireImplements, requireInstance, requireString, requireStruct } from '../core/boundary';

@@ -1,6 +1,7 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import { EgressGateway, IEgressGateway } from './egress-gateway';
+import { EgressGateway } from './egress-gateway';
+import { IEgressGateway } from './egress-gateway-base';
 import { resolveDnsCache, SniDnsCacheOptions } from './sni-dns-cache';
 import { sniForwarderPatches } from './sni-forwarder';
 import * as net from '../../imports/networking.istio.io';
