@@ -1,9 +1,8 @@
-import { ApiObject, Chart, Lazy } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { EgressGateway } from './egress-gateway';
 import { IEgressGateway } from './egress-gateway-base';
-import * as net from '../../imports/networking.istio.io';
-import * as sec from '../../imports/security.istio.io';
+import { defineHostResources, defineOriginationObjects, HostEntry, originationSizeProblems } from './origination-resources';
 import { requireArray, requireBoolean, requireImplements, requireInstance, requireString, requireStruct } from '../core/boundary';
 import { DataplaneMode } from '../core/dataplane-mode';
 import { validateDnsLabel } from '../core/dns';
@@ -11,62 +10,14 @@ import { EgressPathConfig, IEgressPath } from '../core/egress-path';
 import { fieldError, inField } from '../core/errors';
 import { ExternalHost, HostExemption, HostSet } from '../core/host';
 import { HOST_EXEMPTIONS_ANNOTATION, HostScreen } from '../core/host-risk';
-import { authorizationSources, WorkloadIdentity } from '../core/identity';
+import { WorkloadIdentity } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
 import { dnsLabelName, hostToDnsLabel } from '../core/names';
-import { hostListBytes, objectSizeProblem } from '../core/object-size';
 import { OriginationTls } from '../core/origination-tls';
 import { EgressPort, Protocol, validatePortNumber } from '../core/port';
 import { MeshRegistry } from '../core/registry';
 import { ServiceEntryShards } from '../core/service-entries';
-import { exportToFor, identityRulesKey, libraryLabels } from '../core/visibility';
-
-const PortTlsMode = net.DestinationRuleSpecTrafficPolicyPortLevelSettingsTlsMode;
-
-
-/**
- * Request headers the gateway removes before a request leaves the mesh, because they identify the calling workload:
- * - `x-forwarded-client-cert`: the caller's certificate and SPIFFE ID (Istio gateways `SANITIZE_SET` it,
- *   `pilot/pkg/networking/core/gateway.go` `buildGatewayConnectionManager`);
- * - `x-forwarded-for` and `x-envoy-external-address`: the caller's pod IP. Istio gateways use the remote address and
- *   configure no internal networks (ENABLE_HCM_INTERNAL_NETWORKS is off), so Envoy treats every request as an edge
- *   request and sets both (`source/common/http/conn_manager_utility.cc` `mutateRequestHeaders`);
- * - `x-envoy-peer-metadata`, `x-envoy-peer-metadata-id`: the caller's workload name, namespace and labels (Istio's
- *   metadata exchange).
- *
- * Kept on purpose: `x-request-id` (Envoy generates a new one for every edge request, so it links the request to the
- * gateway's access log line and to nothing inside) and trace context headers (`traceparent`, `b3`, `x-b3-*`): they
- * carry random trace and span IDs, no identity, and with tracing on the gateway's own tracer writes them into the
- * upstream request after the route's header rules, so a route could not remove them reliably.
- */
-const STRIPPED_REQUEST_HEADERS = [
-  'x-forwarded-client-cert',
-  'x-forwarded-for',
-  'x-envoy-external-address',
-  'x-envoy-peer-metadata',
-  'x-envoy-peer-metadata-id',
-];
-
-/**
- * The c-ares settings of the origination clusters: Istio's own (`udp_max_queries`, PILOT_DNS_CARES_UDP_MAX_QUERIES
- * default 100, `pilot/pkg/networking/core/cluster_builder.go`) plus `no_default_search_domain`, so each host is
- * resolved exactly as given, never through the gateway pod's search path.
- */
-const CARES_NO_SEARCH = {
-  name: 'envoy.network.dns_resolver.cares',
-  typed_config: {
-    '@type': 'type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig',
-    'dns_resolver_options': { no_default_search_domain: true },
-    'udp_max_queries': 100,
-  },
-};
-
-/**
- * Properties of a TlsOriginationEgress.
- */
-
-/** The JSON bytes of one cluster patch of the DNS EnvoyFilter besides the host name (measured: about 330). */
-const DNS_PATCH_BYTES = 400;
+import { exportToFor, identityRulesKey } from '../core/visibility';
 
 export interface TlsOriginationEgressProps {
   /**
@@ -167,14 +118,6 @@ export interface OriginationHostOptions {
    * @default - the construct's `tls`
    */
   readonly tls?: OriginationTls;
-}
-
-/** One originated host. */
-interface HostEntry {
-  readonly host: ExternalHost;
-  readonly tls: OriginationTls;
-  /** Name of the host's VirtualService, origination DestinationRule and subset. */
-  readonly resourceName: string;
 }
 
 /**
@@ -322,106 +265,19 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       validate: () =>
         this.entries.size === 0
           ? ['hosts: no host to originate TLS to, so the gateway would route nothing; pass hosts or add one with addHost (e.g. "api.example.com")']
-          : this.sizeProblems(),
+          : originationSizeProblems(this, this.hostSet.names),
     });
 
     if (props.accessLogging === undefined || inField(this, 'accessLogging', () => requireBoolean(props.accessLogging))) {
       this.gateway.enableAccessLogging();
     }
 
-    // Two entries for the same hosts, so client sidecars never learn host:443 (which would let an application's own
-    // HTTPS go to the host directly). Clients see only the HTTP port; the gateway sees only the TLS port: Istio lists
-    // a proxy's private and explicitly exported services before public ones and keeps the first entry of a host
-    // (same-namespace entries with different exportTo are not merged: `pilot/pkg/model/sidecar.go`
-    // `appendSidecarServices`, `canMergeServices`; `push_context.go` `servicesExportedToNamespace`).
-    this.clientServiceEntries = new ServiceEntryShards(this, 'ServiceEntry', this.name, () => this.hostSet.names, (name) => ({
-      metadata: { ...this.metadata(name), annotations: this.hostScreen.annotations },
-      spec: {
-        exportTo: this.clientExportTo(),
-        location: net.ServiceEntrySpecLocation.MESH_UNDERSCORE_EXTERNAL,
-        // DNS: each host is resolved by name (never a client-chosen IP, as with NONE); hosts are exact names.
-        resolution: net.ServiceEntrySpecResolution.DNS,
-        ports: [{ number: this.httpPort.number, name: this.httpPort.name, protocol: Protocol.HTTP }],
-      },
-    }));
-    this.upstreamServiceEntries = new ServiceEntryShards(this, 'UpstreamServiceEntry', this.upstreamEntryName, () => this.hostSet.names, (name) => ({
-      metadata: this.metadata(name),
-      spec: {
-        exportTo: ['.'],
-        location: net.ServiceEntrySpecLocation.MESH_UNDERSCORE_EXTERNAL,
-        resolution: net.ServiceEntrySpecResolution.DNS,
-        ports: [{ number: this.tlsPort.number, name: this.tlsPort.name, protocol: Protocol.HTTPS }],
-      },
-    }));
-
-    this.istioGateway = new net.Gateway(this, 'Resource', {
-      metadata: this.metadata(this.name),
-      spec: {
-        selector: this.gateway.selectorLabels,
-        servers: [
-          {
-            port: { number: this.gatewayPort.number, name: `https-${this.gatewayPort.number}`, protocol: Protocol.HTTPS },
-            // `./host`: only VirtualServices of this namespace (this construct's) may bind to the server.
-            hosts: Lazy.any({ produce: () => this.hostSet.names.map((h) => `./${h}`) }) as any,
-            tls: { mode: net.GatewaySpecServersTlsMode.ISTIO_UNDERSCORE_MUTUAL },
-          },
-        ],
-      },
-    });
-
-    this.authorizationPolicy = new sec.AuthorizationPolicy(this, 'AuthorizationPolicy', {
-      metadata: this.metadata(this.name),
-      spec: {
-        selector: { matchLabels: this.gateway.selectorLabels },
-        action: sec.AuthorizationPolicySpecAction.ALLOW,
-        rules: [
-          {
-            from: authorizationSources(this.identities, this.mesh),
-            to: [
-              {
-                operation: {
-                  ports: [String(this.gatewayPort.podPort)],
-                  // The Host of each request: one of the hosts (Envoy matches it exactly, ignoring case).
-                  hosts: Lazy.any({ produce: () => this.hostSet.names }) as any,
-                },
-              },
-            ],
-            // Only connections to this construct's server: the client subsets present the host as SNI. A server
-            // another Gateway binds to the same pods and port (Gateways without selector apply to every gateway, and
-            // selector Gateways of other namespaces too unless istiod runs with PILOT_SCOPE_GATEWAY_TO_NAMESPACE)
-            // has other SNIs, so this policy does not allow it.
-            when: [{ key: 'connection.sni', values: Lazy.any({ produce: () => this.hostSet.names }) as any }],
-          },
-        ],
-      },
-    });
-
-    // The gateway's Istio-built clusters for the hosts (STRICT_DNS, c-ares) would resolve each name through the pod's
-    // search path first (ndots 5): `httpbin.org` as `httpbin.org.<ns>.svc.cluster.local`, i.e. a Service `httpbin` in
-    // a namespace `org` anyone allowed to create it controls. Istio sets no resolver option for that
-    // (`cluster_builder.go` builds `CaresDnsResolverConfig{UdpMaxQueries}` only), so each cluster gets
-    // `no_default_search_domain`. The MERGE replaces the resolver's typed_config as a whole (`pkg/proto/merge`
-    // copies an Any's type_url and value), hence Istio's udp_max_queries is restated.
-    this.dnsFilter = new net.EnvoyFilter(this, 'ResolveAsGiven', {
-      metadata: this.metadata(this.dnsFilterName),
-      spec: Lazy.any({
-        produce: (): net.EnvoyFilterSpec => ({
-          workloadSelector: { labels: this.gateway.selectorLabels },
-          priority: 10,
-          configPatches: this.hostSet.names.map((host) => ({
-            applyTo: net.EnvoyFilterSpecConfigPatchesApplyTo.CLUSTER,
-            match: {
-              context: net.EnvoyFilterSpecConfigPatchesMatchContext.GATEWAY,
-              cluster: { service: host, portNumber: this.tlsPort.number },
-            },
-            patch: {
-              operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.MERGE,
-              value: { typed_dns_resolver_config: CARES_NO_SEARCH },
-            },
-          })),
-        }),
-      }) as any,
-    });
+    const objects = defineOriginationObjects(this, this, this.identities, this.hostScreen, () => this.hostSet.names);
+    this.clientServiceEntries = objects.clientServiceEntries;
+    this.upstreamServiceEntries = objects.upstreamServiceEntries;
+    this.istioGateway = objects.istioGateway;
+    this.authorizationPolicy = objects.authorizationPolicy;
+    this.dnsFilter = objects.dnsFilter;
 
     const hosts = props.hosts === undefined ? [] : inField(this, 'hosts', () => requireArray<string>(props.hosts, { element: 'a host' }));
     hosts.forEach((h, i) => this.addHostAt(h, `hosts[${i}]`, undefined));
@@ -522,77 +378,12 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
     if (hostTls._needsSecretReadAccess) {
       this.gateway.grantCredentialAccess();
     }
-    this.defineHostResources(entry);
-  }
-
-  private defineHostResources(entry: HostEntry): void {
-    const host = entry.host.name;
-    const scope = new Construct(this, host);
-    const gatewayRef = `${this.namespace}/${this.name}`;
-
-    new net.VirtualService(scope, 'VirtualService', {
-      metadata: this.metadata(entry.resourceName),
-      spec: {
-        hosts: [host],
-        exportTo: this.exportTo,
-        gateways: ['mesh', gatewayRef],
-        http: [
-          {
-            name: 'mesh-to-egress-gateway',
-            match: [{ gateways: ['mesh'], port: this.httpPort.number }],
-            route: [{ destination: { host: this.gateway.serviceFqdn, subset: entry.resourceName, port: { number: this.gatewayPort.number } } }],
-          },
-          {
-            name: 'egress-gateway-to-host',
-            match: [{ gateways: [gatewayRef], port: this.gatewayPort.number }],
-            route: [{ destination: { host, port: { number: this.tlsPort.number } } }],
-            // The gateway would otherwise tell the external host who called: the client's certificate and SPIFFE
-            // ID, its pod IP and its workload metadata (STRIPPED_REQUEST_HEADERS says which header carries what).
-            headers: { request: { remove: [...STRIPPED_REQUEST_HEADERS] } },
-          },
-        ],
-      },
-    });
-
-    new net.DestinationRule(scope, 'Origination', {
-      metadata: { ...this.metadata(entry.resourceName), annotations: entry.tls._annotations },
-      spec: {
-        host,
-        // Only the gateway originates TLS: a sidecar applying this rule would wrap the application's own HTTPS again.
-        exportTo: ['.'],
-        workloadSelector: { matchLabels: this.gateway.selectorLabels },
-        trafficPolicy: {
-          portLevelSettings: [{ port: { number: this.tlsPort.number }, tls: entry.tls._renderClientTls(host, PortTlsMode) }],
-        },
-      },
-    });
-  }
-
-  private metadata(name: string) {
-    return {
-      name,
-      namespace: this.namespace,
-      labels: libraryLabels(this.name),
-    };
+    defineHostResources(this, this, entry);
   }
 
   private validateTls(tls: OriginationTls, field: string): void {
     inField(this, field, () => requireInstance(tls, OriginationTls, 'OriginationTls.simple()'));
     inField(this, field, () => tls._validate({ namespace: this.namespace, kind: 'gateway' }));
-  }
-
-  /**
-   * The Gateway lists every host in its server, the AuthorizationPolicy twice (hosts and SNIs), the DNS EnvoyFilter
-   * has one cluster patch per host: refused when one would exceed what the API server stores (M7).
-   */
-  private sizeProblems(): string[] {
-    const names = this.hostSet.names;
-    const fix = `split the ${names.length} hosts over several TlsOriginationEgress constructs`;
-    return [
-      objectSizeProblem(`hosts: the Gateway "${this.namespace}/${this.name}"`, hostListBytes(names, 1, 5), fix),
-      objectSizeProblem(`hosts: the AuthorizationPolicy "${this.namespace}/${this.name}"`, hostListBytes(names, 2), fix),
-      objectSizeProblem(`hosts: the EnvoyFilter "${this.namespace}/${this.dnsFilterName}"`, hostListBytes(names, 1, DNS_PATCH_BYTES), fix),
-    ].filter((p): p is string => p !== undefined);
   }
 
   /** Picks and claims the gateway port that receives the requests. */
@@ -646,24 +437,6 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       fieldError(this, 'allowFrom', 'an empty list would allow nobody; omit it to allow the chart\'s namespace, or list identities');
     }
     return identities;
-  }
-
-  /**
-   * The client ServiceEntry's `exportTo`: the clients' namespaces without the gateway's (which must see only the
-   * upstream entry), or `*`.
-   */
-  private clientExportTo(): string[] {
-    return this.exportTo.includes('*') ? ['*'] : this.exportTo.filter((ns) => ns !== '.');
-  }
-
-  /** Name of the gateway-only ServiceEntry (port 443). */
-  private get upstreamEntryName(): string {
-    return dnsLabelName([this.name, 'upstream']);
-  }
-
-  /** Name of the EnvoyFilter that resolves the hosts without search domains. */
-  private get dnsFilterName(): string {
-    return dnsLabelName([this.name, 'dns']);
   }
 
   /**
