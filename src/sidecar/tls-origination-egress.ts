@@ -1,7 +1,8 @@
-import { ApiObject, Chart } from 'cdk8s';
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { EgressGateway } from './egress-gateway';
 import { IEgressGateway } from './egress-gateway-base';
+import { allowedClients, claimGatewayPort, rejectClientsInGatewayNamespace } from './origination-inputs';
 import { defineHostResources, defineOriginationObjects, HostEntry, originationSizeProblems } from './origination-resources';
 import { requireArray, requireBoolean, requireImplements, requireInstance, requireString, requireStruct } from '../core/boundary';
 import { DataplaneMode } from '../core/dataplane-mode';
@@ -14,7 +15,7 @@ import { WorkloadIdentity } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
 import { dnsLabelName, hostToDnsLabel } from '../core/names';
 import { OriginationTls } from '../core/origination-tls';
-import { EgressPort, Protocol, validatePortNumber } from '../core/port';
+import { EgressPort, Protocol } from '../core/port';
 import { MeshRegistry } from '../core/registry';
 import { ServiceEntryShards } from '../core/service-entries';
 import { exportToFor, identityRulesKey } from '../core/visibility';
@@ -246,13 +247,13 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
         );
     this.mesh = mesh ?? this.gateway.mesh;
     this.namespace = this.gateway.namespace;
-    this.gatewayPort = this.claimGatewayPort(props.gatewayPort);
+    this.gatewayPort = claimGatewayPort(this, this.gateway, props.gatewayPort);
 
     this.defaultTls = props.tls ?? OriginationTls.simple();
     this.validateTls(this.defaultTls, 'tls');
 
-    this.identities = this.allowedFrom(props.allowFrom);
-    this.rejectClientsInGatewayNamespace(props.allowFrom === undefined);
+    this.identities = allowedClients(this, props.allowFrom);
+    rejectClientsInGatewayNamespace(this, this.identities, this.namespace, props.allowFrom === undefined);
     this.exportTo = this.computeExportTo();
     this.hostScreen = new HostScreen(this, 'hostExemptions', props.hostExemptions, {
       mesh: this.mesh,
@@ -386,77 +387,6 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
     inField(this, field, () => tls._validate({ namespace: this.namespace, kind: 'gateway' }));
   }
 
-  /** Picks and claims the gateway port that receives the requests. */
-  private claimGatewayPort(requested: number | undefined): EgressPort {
-    const gw = `egress gateway ${this.gateway.namespace}/${this.gateway.serviceName}`;
-    let number: number;
-    if (requested !== undefined) {
-      number = inField(this, 'gatewayPort', () => validatePortNumber(requested, 'gateway port'));
-    } else {
-      const http = this.gateway.ports.filter(isHttpFamily);
-      if (http.length === 0) {
-        fieldError(
-          this,
-          'gateway',
-          `${gw} has no HTTP port to receive the requests on (its ports: ${this.gateway.ports.join(', ')}); sidecars send plain HTTP ` +
-            'inside Istio mTLS to the gateway, so give it one (e.g. from EgressPort.http with 80) and pass gatewayPort',
-        );
-      }
-      if (http.length > 1) {
-        fieldError(this, 'gatewayPort', `${gw} has several HTTP ports (${http.map((p) => p.number).join(', ')}); choose the one to use with gatewayPort`);
-      }
-      number = http[0].number;
-    }
-    const port = inField(this, 'gatewayPort', () => this.gateway.findPort(number));
-    if (!isHttpFamily(port)) {
-      fieldError(
-        this,
-        'gatewayPort',
-        `gateway port ${port} is not HTTP: sidecars send plain HTTP inside Istio mTLS to the gateway, so it needs an HTTP port (e.g. from EgressPort.http with ${number})`,
-      );
-    }
-    return inField(this, 'gatewayPort', () => this.gateway.claimPort(number, this));
-  }
-
-  private allowedFrom(allowFrom: WorkloadIdentity[] | undefined): WorkloadIdentity[] {
-    if (allowFrom === undefined) {
-      const namespace = Chart.of(this).namespace;
-      if (namespace === undefined) {
-        fieldError(
-          this,
-          'allowFrom',
-          'the chart has no namespace, so the calling workloads are unknown; pass allowFrom (e.g. a list with WorkloadIdentity.allInNamespace for "apps") or give the chart a namespace',
-        );
-      }
-      return [inField(this, 'allowFrom', () => WorkloadIdentity.allInNamespace(namespace))];
-    }
-    const identities = inField(this, 'allowFrom', () =>
-      requireArray(allowFrom, { element: 'a WorkloadIdentity', each: (i) => requireInstance(i, WorkloadIdentity, 'WorkloadIdentity.serviceAccount("shop", "checkout")') }),
-    );
-    if (identities.length === 0) {
-      fieldError(this, 'allowFrom', 'an empty list would allow nobody; omit it to allow the chart\'s namespace, or list identities');
-    }
-    return identities;
-  }
-
-  /**
-   * Refuses clients in the gateway's namespace: they would need the client ServiceEntry (port 80) exported to that
-   * namespace, where the gateway would see it beside the upstream one and might keep the wrong one.
-   */
-  private rejectClientsInGatewayNamespace(defaulted: boolean): void {
-    const i = this.identities.findIndex((identity) => !identity.isAnyInMesh && identity.namespace === this.namespace);
-    if (i < 0) {
-      return;
-    }
-    fieldError(
-      this,
-      defaulted ? 'allowFrom' : `allowFrom[${i}]`,
-      `${defaulted ? 'the default client namespace (the chart\'s)' : 'the identity'} is the gateway's namespace "${this.namespace}": ` +
-        'that namespace sees the gateway-only ServiceEntry of the hosts\' TLS port, so applications there cannot be clients. ' +
-        'Run the applications in another namespace and list it in allowFrom',
-    );
-  }
-
   /** Export the mesh-facing resources only to the namespaces of the allowed identities (plus the gateway's). */
   private computeExportTo(): string[] {
     return exportToFor(this.identities, this.namespace);
@@ -472,8 +402,4 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
       }
     }
   }
-}
-
-function isHttpFamily(port: EgressPort): boolean {
-  return port.protocol === Protocol.HTTP || port.protocol === Protocol.HTTP2;
 }
