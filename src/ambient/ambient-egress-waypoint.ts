@@ -197,7 +197,7 @@ export class AmbientEgressWaypoint extends EgressWaypointBase {
 
   public constructor(scope: Construct, id: string, props: AmbientEgressWaypointProps = {}) {
     super(scope, id);
-    MeshRegistry.of(this).register('%s', this);
+    MeshRegistry.of(this).register(this);
     props = inField(this, 'props', () => requireStruct<AmbientEgressWaypointProps>(props ?? {}, 'AmbientEgressWaypointProps'));
     const settings = validateWaypointSettings(this, props);
     this.mesh = settings.mesh;

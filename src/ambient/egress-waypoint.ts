@@ -434,7 +434,7 @@ export class ImportedEgressWaypoint extends EgressWaypointBase {
 
   public constructor(scope: Construct, id: string, attrs: EgressWaypointAttributes) {
     super(scope, id);
-    MeshRegistry.of(this).register('%s', this);
+    MeshRegistry.of(this).register(this);
     attrs = inField(this, 'attrs', () => requireStruct<EgressWaypointAttributes>(attrs, 'EgressWaypointAttributes'));
     const settings = validateWaypointSettings(this, attrs);
     this.mesh = settings.mesh;

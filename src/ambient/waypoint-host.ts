@@ -169,7 +169,7 @@ export class EgressWaypointHost extends Construct {
 
   public constructor(scope: Construct, id: string, props: EgressWaypointHostProps) {
     super(scope, id);
-    MeshRegistry.of(this).register('%s', this);
+    MeshRegistry.of(this).register(this);
     props = inField(this, 'props', () => requireStruct<EgressWaypointHostProps>(props, 'EgressWaypointHostProps'));
     this.waypoint = inField(this, 'waypoint', () =>
       requireImplements<EgressWaypointBase>(

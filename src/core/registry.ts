@@ -9,8 +9,8 @@
  *   through escape hatches and by user code count too);
  * - every external host routed from sidecars or bound to a waypoint, with its ports and protocols, the namespaces
  *   that see it and who may use it (checked as each host is claimed);
- * - the constructs of the app by kind, so a construct can find its peers (e.g. the TLS originations) without a
- *   module-level registry of its own.
+ * - the constructs of this library in the app, so an object clash names the construct that made each object;
+ * - the proxy ports each construct configures, across imported copies of one gateway.
  *
  * @internal
  */
@@ -102,7 +102,6 @@ export class MeshRegistry extends Construct {
 
   /** Host claims by overlap (core's one domain-suffix index). */
   private readonly claims = new HostIndex<Claim>();
-  private readonly members = new Map<string, IConstruct[]>();
   private readonly allMembers = new Set<IConstruct>();
   private readonly gatewayPorts = new Map<string, IConstruct>();
   private readonly objectNames = new Map<string, IConstruct>();
@@ -115,18 +114,10 @@ export class MeshRegistry extends Construct {
   }
 
   /**
-   * Records a construct of the app under a kind (e.g. `TlsOriginationEgress`), in creation order.
+   * Records a construct of this library, so an object clash names the construct that made each object.
    */
-  public register(kind: string, member: IConstruct): void {
-    const list = this.members.get(kind) ?? [];
-    list.push(member);
-    this.members.set(kind, list);
+  public register(member: IConstruct): void {
     this.allMembers.add(member);
-  }
-
-  /** The constructs of a kind still in the tree (`tryRemoveChild` detaches one), in creation order. */
-  public membersOf<T extends IConstruct>(kind: string): T[] {
-    return ((this.members.get(kind) ?? []) as T[]).filter(isInTree);
   }
 
   /**

@@ -174,7 +174,7 @@ export class EgressGatewayNetworkPolicy extends Construct {
 
   public constructor(scope: Construct, id: string, props: EgressGatewayNetworkPolicyProps) {
     super(scope, id);
-    MeshRegistry.of(this).register('%s', this);
+    MeshRegistry.of(this).register(this);
     const noPath = 'at least one egress path is required: the gateway, or a construct routing through it (e.g. a WildcardEgressGateway in paths)';
     if (props === undefined || props === null || props.paths === undefined || props.paths === null) {
       fieldError(this, 'paths', noPath);

@@ -147,7 +147,7 @@ export class EgressNetworkPolicy extends Construct {
 
   public constructor(scope: Construct, id: string, props: EgressNetworkPolicyProps) {
     super(scope, id);
-    MeshRegistry.of(this).register('%s', this);
+    MeshRegistry.of(this).register(this);
     if (props === undefined || props === null) {
       fieldError(this, 'props', 'the namespace of the pods to lock down is required, e.g. namespace "shop"');
     }

@@ -320,7 +320,7 @@ export class ImportedEgressGateway extends EgressGatewayBase {
 
   public constructor(scope: Construct, id: string, attrs: EgressGatewayAttributes) {
     super(scope, id);
-    MeshRegistry.of(this).register('EgressGateway', this);
+    MeshRegistry.of(this).register(this);
     attrs = inField(this, 'attrs', () => requireStruct<EgressGatewayAttributes>(attrs, 'EgressGatewayAttributes'));
     this.mesh = meshOf(this, attrs.mesh);
     this.namespace = inField(this, 'namespace', () => validateDnsLabel(attrs.namespace, 'namespace'));

@@ -137,7 +137,7 @@ export class EgressGateway extends EgressGatewayBase {
 
   public constructor(scope: Construct, id: string, props: EgressGatewayProps = {}) {
     super(scope, id);
-    MeshRegistry.of(this).register('EgressGateway', this);
+    MeshRegistry.of(this).register(this);
     props = inField(this, 'props', () => requireStruct<EgressGatewayProps>(props ?? {}, 'EgressGatewayProps'));
     this.mesh = meshOf(this, props.mesh);
     this.namespace = inField(this, 'namespace', () => validateDnsLabel(props.namespace ?? 'istio-egress', 'namespace'));

@@ -220,7 +220,7 @@ export class TlsOriginationEgress extends Construct implements IEgressPath {
 
   public constructor(scope: Construct, id: string, props: TlsOriginationEgressProps = {}) {
     super(scope, id);
-    MeshRegistry.of(this).register('TlsOriginationEgress', this);
+    MeshRegistry.of(this).register(this);
     props = inField(this, 'props', () => requireStruct<TlsOriginationEgressProps>(props ?? {}, 'TlsOriginationEgressProps'));
     this.name = inField(this, 'name', () => validateDnsLabel(props.name ?? 'tls-origination', 'name'));
     this.httpPort = inField(this, 'httpPort', () => EgressPort.http(props.httpPort ?? 80));

@@ -189,7 +189,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
 
   public constructor(scope: Construct, id: string, props: WildcardEgressGatewayProps = {}) {
     super(scope, id);
-    MeshRegistry.of(this).register('WildcardEgressGateway', this);
+    MeshRegistry.of(this).register(this);
     props = inField(this, 'props', () => requireStruct<WildcardEgressGatewayProps>(props ?? {}, 'WildcardEgressGatewayProps'));
     this.name = inField(this, 'name', () => validateDnsLabel(props.name ?? 'wildcard-egress', 'name'));
     this.ports = this.validatePorts(props.ports ?? [443]);
