@@ -20,6 +20,7 @@ import { MeshRegistry } from '../core/registry';
 import { ServiceEntryShards } from '../core/service-entries';
 import { exportToFor, identityRulesKey } from '../core/visibility';
 
+/** Properties of a `TlsOriginationEgress`. */
 export interface TlsOriginationEgressProps {
   /**
    * The external hosts applications call over plain HTTP, each an exact name (`edition.cnn.com`): the gateway
