@@ -35,6 +35,15 @@ describe('ExternalHost | valid hosts', () => {
     expect(any.domain).toEqual('');
     expect(any.matches('anything.example.com')).toBe(true);
   });
+
+  test('a name parsed before is the same immutable host; the bare wildcard is checked every time', () => {
+    expect(ExternalHost.of('api.example.com')).toBe(ExternalHost.of('api.example.com'));
+    expect(ExternalHost.of('*.example.com')).not.toBe(ExternalHost.of('api.example.com'));
+    ExternalHost.of('*', { allowAnyHost: true });
+    expect(() => ExternalHost.of('*')).toThrow(/the bare wildcard allows every host/);
+    expect(() => ExternalHost.of('API.example.com')).toThrow(/upper-case/);
+    expect(() => ExternalHost.of('API.example.com')).toThrow(/upper-case/);
+  });
 });
 
 describe('ExternalHost | invalid hosts fail with the value and the fix', () => {

@@ -233,8 +233,7 @@ function inClusterReason(host: ExternalHost, context: PreparedContext): string |
       );
     }
   }
-  const labels = host.domain.split('.');
-  const tld = labels[labels.length - 1];
+  const tld = host.domain.slice(host.domain.lastIndexOf('.') + 1);
   const privateTld = PRIVATE_TOP_LEVEL_DOMAINS.get(tld);
   if (privateTld !== undefined) {
     return `the top-level domain ".${tld}" ${privateTld}: the name leads inside, not to an external service`;
@@ -245,7 +244,7 @@ function inClusterReason(host: ExternalHost, context: PreparedContext): string |
       'resolved through the pod\'s DNS search path'
     );
   }
-  if (!host.isWildcard && labels[0] === 'localhost') {
+  if (!host.isWildcard && (host.name === 'localhost' || host.name.startsWith('localhost.'))) {
     return 'a name starting with "localhost." often resolves to the loopback address (127.0.0.1), i.e. the gateway pod itself';
   }
   const coveredOwn = ownNames.find((own) => host.matches(own));
@@ -311,9 +310,14 @@ function broadWildcardReason(host: ExternalHost): string | undefined {
 function intersectsDomain(host: ExternalHost, domain: string): boolean {
   if (host.isWildcard) {
     // *.d matches names under d: they meet names under `domain` when one of d, domain is under (or equal to) the other
-    return host.domain === domain || host.domain.endsWith(`.${domain}`) || domain.endsWith(`.${host.domain}`);
+    return host.domain === domain || isUnder(host.domain, domain) || isUnder(domain, host.domain);
   }
-  return host.name === domain || host.name.endsWith(`.${domain}`);
+  return host.name === domain || isUnder(host.name, domain);
+}
+
+/** Whether `name` ends in `.<domain>` (without building that text: this runs for every host and listed domain). */
+function isUnder(name: string, domain: string): boolean {
+  return name.length > domain.length && name.charCodeAt(name.length - domain.length - 1) === 46 /* . */ && name.endsWith(domain);
 }
 
 /**

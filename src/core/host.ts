@@ -66,13 +66,25 @@ export class ExternalHost {
    * @throws if the name is not valid; the message quotes the name and says how to fix it
    */
   public static of(name: string, options: ExternalHostOptions = {}): ExternalHost {
+    const known = VALID_HOSTS.get(name);
+    if (known !== undefined) {
+      return known;
+    }
     const why = hostProblem(name, options?.allowAnyHost ?? false);
     if (why) {
       inFactory(`ExternalHost.of(${show(name)})`, () => {
         throw problem(`invalid host ${JSON.stringify(name) ?? String(name)}: ${why}`);
       });
     }
-    return new ExternalHost(name);
+    const host = new ExternalHost(name);
+    if (name !== '*') {
+      // `*` is valid only with allowAnyHost, so it is checked every time
+      if (VALID_HOSTS.size >= MAX_VALID_HOSTS) {
+        VALID_HOSTS.clear();
+      }
+      VALID_HOSTS.set(name, host);
+    }
+    return host;
   }
 
   /** The host as written: `api.example.com`, `*.example.com` or `*`. */
@@ -292,6 +304,13 @@ export class HostSet {
     return this.byName.size;
   }
 }
+
+/**
+ * Hosts already parsed, by name: an `ExternalHost` is immutable, and a platform's hosts are parsed several times (the
+ * allow-list entry, then each construct it feeds). Bounded; emptied when full.
+ */
+const VALID_HOSTS = new Map<string, ExternalHost>();
+const MAX_VALID_HOSTS = 20_000;
 
 /** `properSuffixes` of a host's domain, computed once per host (an `ExternalHost` is immutable). */
 const SUFFIXES = new WeakMap<ExternalHost, readonly string[]>();

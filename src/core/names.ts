@@ -21,7 +21,8 @@ const HASH_LENGTH = 8;
  * @internal
  */
 export function hostToDnsLabel(host: string): string {
-  return host.replace(/^\*(?=\.|$)/, 'wildcard').split('.').join('-');
+  const named = host.startsWith('*') && (host.length === 1 || host[1] === '.') ? `wildcard${host.slice(1)}` : host;
+  return named.replace(/\./g, '-');
 }
 
 /**

@@ -42,6 +42,9 @@ const NAME_PREFIX: Record<Protocol, string> = {
   [Protocol.REDIS]: 'redis',
 };
 
+/** `NAME_PREFIX` the other way round. */
+const PROTOCOL_OF_PREFIX = new Map(Object.entries(NAME_PREFIX).map(([protocol, prefix]) => [prefix, protocol as Protocol]));
+
 /**
  * The protocol Istio would derive from a port name (`http-web` -> HTTP), or undefined if the name has no protocol
  * prefix Istio knows. Istio reads the part before the first `-`, case-insensitively.
@@ -49,9 +52,8 @@ const NAME_PREFIX: Record<Protocol, string> = {
  * @see https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/#explicit-protocol-selection
  */
 export function protocolFromPortName(name: string): Protocol | undefined {
-  const prefix = name.split('-')[0].toLowerCase();
-  const entry = Object.entries(NAME_PREFIX).find(([, p]) => p === prefix);
-  return entry ? (entry[0] as Protocol) : undefined;
+  const dash = name.indexOf('-');
+  return PROTOCOL_OF_PREFIX.get((dash < 0 ? name : name.slice(0, dash)).toLowerCase());
 }
 
 /** Checks a port number: an integer in 1..65535 (Istio `ValidatePort`). */
