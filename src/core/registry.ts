@@ -107,6 +107,8 @@ export class MeshRegistry extends Construct {
   private readonly objectNames = new Map<string, IConstruct>();
   /** Overlapping claims whose rules were not final when claimed: compared again at synth. */
   private readonly deferred: Array<[Claim, Claim]> = [];
+  /** The ApiObjects of the last object-clash check, in tree order, and what it found. */
+  private lastCheck?: { readonly objects: ApiObject[]; readonly problems: string[] };
 
   private constructor(root: Construct) {
     super(root, REGISTRY_ID);
@@ -215,12 +217,27 @@ export class MeshRegistry extends Construct {
 
   /** Every pair of ApiObjects of the app with the same API group, kind, namespace and name. */
   private objectClashes(): string[] {
+    const objects: ApiObject[] = [];
+    for (const c of this.node.root.node.findAll()) {
+      if (c instanceof ApiObject) {
+        objects.push(c);
+      }
+    }
+    // cdk8s validates the app once per synth and again for each chart: the same objects have the same clashes (an
+    // ApiObject's group, kind, namespace and name are fixed, and so is its place in the tree).
+    const last = this.lastCheck;
+    if (last !== undefined && last.objects.length === objects.length && objects.every((o, i) => o === last.objects[i])) {
+      return last.problems;
+    }
+    const problems = this.clashesOf(objects);
+    this.lastCheck = { objects, problems };
+    return problems;
+  }
+
+  private clashesOf(objects: ApiObject[]): string[] {
     const seen = new Map<string, ApiObject>();
     const problems: string[] = [];
-    for (const c of this.node.root.node.findAll()) {
-      if (!(c instanceof ApiObject)) {
-        continue;
-      }
+    for (const c of objects) {
       const group = c.apiVersion.includes('/') ? c.apiVersion.split('/')[0] : '';
       // The API server ignores the namespace of a cluster-scoped object (cdk8s writes a chart's namespace on every object).
       const namespace = CLUSTER_SCOPED.has(`${group}/${c.kind}`) ? '' : (c.metadata.namespace ?? '');
