@@ -373,6 +373,21 @@ describe('EgressAllowList | egress matrix', () => {
 });
 
 describe('EgressAllowList | inputs and NetworkPolicy details', () => {
+  test('a spec takes no entry after an EgressAllowList realised it (the entry would be left out silently)', () => {
+    const spec = specOf({ 'team-a': { allow: [{ remoteHost: 'api.a.example' }] } });
+    new EgressAllowList(Testing.chart(), 'egress', { spec, writeMatrix: false });
+    const fix = 'the spec is already realised by test/egress, which would not see this change; add every entry and mode before creating the EgressAllowList';
+    expect(() => spec.allow('team-b', { remoteHost: 'api.b.example' })).toThrow(`EgressAllowListSpec.allow("team-b"): ${fix}`);
+    expect(() => spec.setNamespaceMode('team-b', DataplaneMode.SIDECAR)).toThrow(`EgressAllowListSpec.setNamespaceMode("team-b"): ${fix}`);
+    expect(() => spec.addYaml('namespaces: {}', 'late.yaml')).toThrow(`EgressAllowListSpec.addYaml("late.yaml"): ${fix}`);
+    expect(() => spec.addDocument({ namespaces: {} })).toThrow(`EgressAllowListSpec.addDocument("document"): ${fix}`);
+    expect(() => spec.addFile('late.yaml')).toThrow(`EgressAllowListSpec.addFile("late.yaml"): ${fix}`);
+    expect(() => spec.addUdsPackage({})).toThrow(`EgressAllowListSpec.addUdsPackage("Package"): ${fix}`);
+    // realising the same spec again (another chart, another cluster) is fine
+    const again = new EgressAllowList(Testing.chart(), 'egress', { spec, writeMatrix: false });
+    expect(again.matrix.map((r) => r.remote)).toEqual(['api.a.example']);
+  });
+
   test('fromFile reads a file of UDS Packages, skipping what is not realised when asked', () => {
     const dir = fs.mkdtempSync('/tmp/allow-list-file-');
     const file = path.join(dir, 'packages.yaml');

@@ -188,6 +188,7 @@ export class EgressAllowList extends Construct {
 
   private readonly options: EgressAllowListOptions;
   private readonly rows: EgressMatrixRow[] = [];
+  private readonly matrixTexts: { json?: string; markdown?: string } = {};
   private readonly waypointConstruct?: AmbientEgressWaypoint;
   /** The gateways of the sidecar-mode groups, in the order planned. */
   private readonly gatewayPlans: GatewayPlan[];
@@ -257,6 +258,7 @@ export class EgressAllowList extends Construct {
     if (props.writeMatrix ?? true) {
       this.node.addValidation({ validate: () => writeMatrixFiles(this) });
     }
+    this.spec._realise(this.node.path);
   }
 
   /** The egress matrix: one row per namespace, workload, remote and port set, sorted. */
@@ -266,12 +268,16 @@ export class EgressAllowList extends Construct {
 
   /** The egress matrix as JSON (what is written beside the manifests). */
   public matrixJson(): string {
-    return JSON.stringify({ namespaces: this.spec.namespaces, rows: this.rows, skipped: this.spec.skipped }, undefined, 2) + '\n';
+    // The matrix is final once the allow-list is built (its spec takes no more entries); cdk8s writes it on every
+    // validation pass (once per synth and once per chart), so the text is made once.
+    this.matrixTexts.json ??= JSON.stringify({ namespaces: this.spec.namespaces, rows: this.rows, skipped: this.spec.skipped }, undefined, 2) + '\n';
+    return this.matrixTexts.json;
   }
 
   /** The egress matrix as a Markdown table. */
   public matrixMarkdown(): string {
-    return matrixMarkdown(this.rows);
+    this.matrixTexts.markdown ??= matrixMarkdown(this.rows);
+    return this.matrixTexts.markdown;
   }
 
   /** The mode of a namespace. */

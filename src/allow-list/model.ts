@@ -74,6 +74,9 @@ export class EgressAllowListSpec {
   private readonly byKey = new Map<string, AllowRule>();
   private readonly byHostPort = new Map<string, HostRule>();
 
+  /** The path of the first `EgressAllowList` that realised this spec; from then on it takes no more entries. */
+  private realisedBy?: string;
+
   public constructor(options: EgressAllowListSpecOptions = {}) {
     this.skipUnsupported = options?.skipUnsupported ?? false;
   }
@@ -84,6 +87,7 @@ export class EgressAllowListSpec {
    * @throws if the entry breaks an admission rule, duplicates another, or conflicts with another on a host and port
    */
   public allow(namespace: string, entry: EgressAllowEntry): void {
+    this.checkOpen(`allow(${JSON.stringify(namespace)})`);
     const n = this.apiCount.get(namespace) ?? 0;
     this.apiCount.set(namespace, n + 1);
     this.addEntry(namespace, entry, `allow ${JSON.stringify(namespace)} #${n}`, n);
@@ -95,11 +99,13 @@ export class EgressAllowListSpec {
    * @throws if the namespace already has another mode
    */
   public setNamespaceMode(namespace: string, mode: DataplaneMode): void {
+    this.checkOpen(`setNamespaceMode(${JSON.stringify(namespace)})`);
     this.setMode(namespace, mode, `setNamespaceMode(${JSON.stringify(namespace)})`);
   }
 
   /** Adds the documents of a YAML or JSON file (see `fromFile`). */
   public addFile(file: string): void {
+    this.checkOpen(`addFile(${JSON.stringify(file)})`);
     let text: string;
     try {
       text = fs.readFileSync(file, 'utf-8');
@@ -111,6 +117,7 @@ export class EgressAllowListSpec {
 
   /** Adds the documents of YAML or JSON text; `source` names it in messages. */
   public addYaml(text: string, source: string = 'inline document'): void {
+    this.checkOpen(`addYaml(${JSON.stringify(source)})`);
     parseDocuments(text, source).forEach(({ doc, index }) => this.addDocumentAt(doc, `${source}: document ${index + 1}`));
   }
 
@@ -120,6 +127,7 @@ export class EgressAllowListSpec {
    * @param source names the document in messages
    */
   public addDocument(document: any, source: string = 'document'): void {
+    this.checkOpen(`addDocument(${JSON.stringify(source)})`);
     this.addDocumentAt(document, source);
   }
 
@@ -131,6 +139,7 @@ export class EgressAllowListSpec {
    * @throws for another Package in the same namespace, a malformed Package, or an entry that fails (see `allow`)
    */
   public addUdsPackage(pkg: any, source: string = 'Package'): void {
+    this.checkOpen(`addUdsPackage(${JSON.stringify(source)})`);
     const fail = (field: string, message: string): never => {
       throw new Error(`${source}: ${field}: ${message}`);
     };
@@ -223,6 +232,25 @@ export class EgressAllowListSpec {
   /** @internal */
   public get _rules(): AllowRule[] {
     return [...this.ruleList];
+  }
+
+  /**
+   * Marks the spec as realised by the `EgressAllowList` at `constructPath`: it reads the entries once, so an entry added later
+   * would be silently left out; such an addition is refused instead.
+   *
+   * @internal
+   */
+  public _realise(constructPath: string): void {
+    this.realisedBy = this.realisedBy ?? constructPath;
+  }
+
+  private checkOpen(call: string): void {
+    if (this.realisedBy !== undefined) {
+      throw new Error(
+        `EgressAllowListSpec.${call}: the spec is already realised by ${this.realisedBy}, which would not see this change; ` +
+          'add every entry and mode before creating the EgressAllowList',
+      );
+    }
   }
 
   private addDocumentAt(doc: any, source: string): void {
