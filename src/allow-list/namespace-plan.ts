@@ -15,6 +15,7 @@ import { IEgressWaypoint } from '../ambient/egress-waypoint';
 import { addToList } from '../core/collections';
 import { DataplaneMode } from '../core/dataplane-mode';
 import { fieldError } from '../core/errors';
+import { istioObject } from '../core/istio-object';
 import { dnsLabelName } from '../core/names';
 import { EgressNetworkPolicy } from '../network-policy/egress-network-policy';
 import { peerScope } from '../network-policy/peers';
@@ -151,7 +152,7 @@ function sidecarResource(
       hosts.add(`default/kubernetes.default.svc.${ctx.mesh.clusterDomain}`);
     }
   }
-  new net.Sidecar(scope, `Sidecar-${name}`, {
+  istioObject(scope, `Sidecar-${name}`, net.Sidecar, {
     metadata: { name, namespace: ns, labels: { 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress' } },
     spec: {
       workloadSelector: selector === undefined ? undefined : { labels: { ...selector } },
@@ -171,7 +172,7 @@ function cidrServiceEntry(scope: Construct, ns: string, r: NetworkRule): void {
   }
   const label = shortHash(JSON.stringify([cidrs, r.ports, r.selector ?? null]));
   const name = dnsLabelName([BASE, 'cidr', label]);
-  new net.ServiceEntry(scope, `Cidr-${label}`, {
+  istioObject(scope, `Cidr-${label}`, net.ServiceEntry, {
     metadata: { name, namespace: ns, labels: { 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress' } },
     spec: {
       hosts: [`${name}.${ns}.cidr.invalid`],

@@ -9,6 +9,7 @@ import { GatewayPlan, HttpRule, reservedProxyPort, SidecarPlan } from './sidecar
 import * as sec from '../../imports/security.istio.io';
 import { inField } from '../core/errors';
 import { authorizationSources } from '../core/identity';
+import { istioObject } from '../core/istio-object';
 import { dnsLabelName } from '../core/names';
 import { EgressPort } from '../core/port';
 import { EgressGateway } from '../sidecar/egress-gateway';
@@ -82,7 +83,7 @@ function httpRulePolicy(ctx: AllowListContext, name: string, plan: GatewayPlan, 
       ...(r.paths === undefined ? [] : [{ from, to: [{ operation: { ports: [podPort], notPaths: r.paths } }] }]),
     ];
   });
-  new sec.AuthorizationPolicy(ctx.scope, `HttpRules-${name}`, {
+  istioObject(ctx.scope, `HttpRules-${name}`, sec.AuthorizationPolicy, {
     metadata: { name: dnsLabelName([name, 'http-rules']), namespace: ctx.gatewayNamespace, labels: { 'app.kubernetes.io/managed-by': 'cdk8s-istio-egress' } },
     spec: {
       selector: { matchLabels: plan.gateway!.selectorLabels },

@@ -11,6 +11,7 @@ import { validateDnsLabel } from '../core/dns';
 import { fieldError, inField } from '../core/errors';
 import { ExternalHost } from '../core/host';
 import { WorkloadIdentity } from '../core/identity';
+import { istioObject } from '../core/istio-object';
 import { IstioVersion } from '../core/istio-version';
 import { dnsLabelName, hostToDnsLabel } from '../core/names';
 import { OriginationTls } from '../core/origination-tls';
@@ -197,7 +198,7 @@ export class EgressWaypointHost extends Construct {
     if (this.namespace !== this.waypoint.namespace) {
       labels[USE_WAYPOINT_NAMESPACE] = this.waypoint.namespace;
     }
-    this.serviceEntry = new ServiceEntry(this, 'Resource', {
+    this.serviceEntry = istioObject(this, 'Resource', ServiceEntry, {
       metadata: { name: this.serviceEntryName, namespace: this.namespace, labels, annotations: this.waypoint._hostAnnotations(this.host) },
       spec: {
         hosts: [this.host.name],

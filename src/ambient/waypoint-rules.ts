@@ -4,6 +4,7 @@ import { AuthorizationPolicy, AuthorizationPolicySpecAction, AuthorizationPolicy
 import { requireArray, requireInstance, requireString, requireStruct } from '../core/boundary';
 import { fieldError, inField } from '../core/errors';
 import { authorizationSources, WorkloadIdentity } from '../core/identity';
+import { istioObject } from '../core/istio-object';
 import { dnsLabelName } from '../core/names';
 import { libraryLabels } from '../core/visibility';
 
@@ -89,7 +90,7 @@ export function addAllowRule(
   host.waypoint._claimName(host, field, 'AuthorizationPolicy', host.namespace, policyName);
 
   const rule: RuleParts = { from, ports, methods, paths };
-  const policy = new AuthorizationPolicy(host, `Allow-${name}`, {
+  const policy = istioObject(host, `Allow-${name}`, AuthorizationPolicy, {
     metadata: { name: policyName, namespace: host.namespace, labels: libraryLabels(host.waypoint.name) },
     spec: {
       targetRefs: [{ group: 'networking.istio.io', kind: 'ServiceEntry', name: host.serviceEntryName }],

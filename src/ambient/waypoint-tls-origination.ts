@@ -3,6 +3,7 @@ import type { EgressWaypointHost } from './waypoint-host';
 import { DestinationRule, DestinationRuleSpecTrafficPolicyTlsMode } from '../../imports/networking.istio.io';
 import { requireInstance } from '../core/boundary';
 import { fieldError, inField } from '../core/errors';
+import { istioObject } from '../core/istio-object';
 import { OriginationTls } from '../core/origination-tls';
 import { libraryLabels } from '../core/visibility';
 
@@ -36,7 +37,7 @@ export function validateWaypointTls(host: EgressWaypointHost, tls: OriginationTl
  */
 export function addWaypointTlsOrigination(host: EgressWaypointHost, tls: OriginationTls, name: string, exportTo: string[]): ApiObject {
   host.waypoint._claimName(host, 'tlsOrigination', 'DestinationRule', host.namespace, name);
-  return new DestinationRule(host, 'TlsOrigination', {
+  return istioObject(host, 'TlsOrigination', DestinationRule, {
     metadata: { name, namespace: host.namespace, labels: libraryLabels(host.waypoint.name), annotations: tls._annotations },
     spec: {
       host: host.host.name,

@@ -1,5 +1,6 @@
 import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
+import { istioObject } from './istio-object';
 import { dnsLabelName } from './names';
 import { ServiceEntry, ServiceEntrySpec } from '../../imports/networking.istio.io';
 
@@ -52,7 +53,7 @@ export class ServiceEntryShards {
       const name = k === 0 ? this.name : dnsLabelName([this.name, String(k + 1)]);
       const { metadata, spec } = this.render(name);
       this.entries.push(
-        new ServiceEntry(this.scope, k === 0 ? this.id : `${this.id}${k + 1}`, {
+        istioObject(this.scope, k === 0 ? this.id : `${this.id}${k + 1}`, ServiceEntry, {
           metadata: { ...metadata, name },
           spec: {
             ...spec,

@@ -14,6 +14,7 @@ import { validateDnsLabel, validateDnsSubdomain } from '../core/dns';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
 import { fieldError, inField, problem } from '../core/errors';
 import { WorkloadIdentity, WorkloadSelector } from '../core/identity';
+import { istioObject } from '../core/istio-object';
 import { MeshSettings } from '../core/mesh';
 import { rejectReservedNamespace } from '../core/namespaces';
 import { EgressPort, protocolFromPortName, validateUniquePorts } from '../core/port';
@@ -236,7 +237,7 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
       throw new Error(`client subset "${subset.name}" needs exportTo ("*" for all namespaces)`);
     }
     if (this.clientSubsets.size === 0) {
-      new DestinationRule(this, 'ClientDestinationRule', {
+      istioObject(this, 'ClientDestinationRule', DestinationRule, {
         metadata: { name: `${this.serviceName}-clients`, namespace: this.namespace, labels: libraryLabels(this.serviceName) },
         spec: Lazy.any({ produce: () => this.renderClientRule() }) as any,
       });
@@ -249,7 +250,7 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
       return;
     }
     this.mtlsRequired = true;
-    new PeerAuthentication(this, 'StrictMutualTls', {
+    istioObject(this, 'StrictMutualTls', PeerAuthentication, {
       metadata: { name: `${this.serviceName}-strict-mtls`, namespace: this.namespace, labels: libraryLabels(this.serviceName) },
       spec: { selector: { matchLabels: this.selectorLabels }, mtls: { mode: PeerAuthenticationSpecMtlsMode.STRICT } },
     });
@@ -287,7 +288,7 @@ export abstract class EgressGatewayBase extends Construct implements IEgressGate
       throw new Error(`access log provider ${JSON.stringify(provider)} must be the name of an Istio extension provider, e.g. "envoy"`);
     }
     this.accessLogProvider = provider;
-    new Telemetry(this, 'AccessLogging', {
+    istioObject(this, 'AccessLogging', Telemetry, {
       metadata: { name: `${this.serviceName}-access-log`, namespace: this.namespace, labels: libraryLabels(this.serviceName) },
       spec: { selector: { matchLabels: this.selectorLabels }, accessLogging: [{ providers: [{ name: provider }] }] },
     });

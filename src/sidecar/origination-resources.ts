@@ -11,6 +11,7 @@ import * as sec from '../../imports/security.istio.io';
 import { ExternalHost } from '../core/host';
 import { HostScreen } from '../core/host-risk';
 import { authorizationSources, WorkloadIdentity } from '../core/identity';
+import { istioObject } from '../core/istio-object';
 import { MeshSettings } from '../core/mesh';
 import { dnsLabelName } from '../core/names';
 import { hostListBytes, objectSizeProblem } from '../core/object-size';
@@ -141,7 +142,7 @@ export function defineOriginationObjects(
     },
   }));
 
-  const istioGateway = new net.Gateway(scope, 'Resource', {
+  const istioGateway = istioObject(scope, 'Resource', net.Gateway, {
     metadata: originationMetadata(o, o.name),
     spec: {
       selector: o.gateway.selectorLabels,
@@ -156,7 +157,7 @@ export function defineOriginationObjects(
     },
   });
 
-  const authorizationPolicy = new sec.AuthorizationPolicy(scope, 'AuthorizationPolicy', {
+  const authorizationPolicy = istioObject(scope, 'AuthorizationPolicy', sec.AuthorizationPolicy, {
     metadata: originationMetadata(o, o.name),
     spec: {
       selector: { matchLabels: o.gateway.selectorLabels },
@@ -196,7 +197,7 @@ export function defineHostResources(scope: Construct, o: OriginationSettings, en
   const hostScope = new Construct(scope, host);
   const gatewayRef = `${o.namespace}/${o.name}`;
 
-  new net.VirtualService(hostScope, 'VirtualService', {
+  istioObject(hostScope, 'VirtualService', net.VirtualService, {
     metadata: originationMetadata(o, entry.resourceName),
     spec: {
       hosts: [host],
@@ -220,7 +221,7 @@ export function defineHostResources(scope: Construct, o: OriginationSettings, en
     },
   });
 
-  new net.DestinationRule(hostScope, 'Origination', {
+  istioObject(hostScope, 'Origination', net.DestinationRule, {
     metadata: { ...originationMetadata(o, entry.resourceName), annotations: entry.tls._annotations },
     spec: {
       host,
@@ -258,7 +259,7 @@ export function originationSizeProblems(o: OriginationSettings, names: string[])
  * copies an Any's type_url and value), hence Istio's udp_max_queries is restated.
  */
 function defineDnsFilter(scope: Construct, o: OriginationSettings, hosts: () => string[]): ApiObject {
-  return new net.EnvoyFilter(scope, 'ResolveAsGiven', {
+  return istioObject(scope, 'ResolveAsGiven', net.EnvoyFilter, {
     metadata: originationMetadata(o, dnsFilterName(o)),
     spec: Lazy.any({
       produce: (): net.EnvoyFilterSpec => ({

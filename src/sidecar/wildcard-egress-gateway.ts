@@ -15,6 +15,7 @@ import { fieldError, inField, problem } from '../core/errors';
 import { ExternalHost, HostExemption, HostSet } from '../core/host';
 import { HOST_EXEMPTIONS_ANNOTATION, HostScreen } from '../core/host-risk';
 import { authorizationSources, WorkloadIdentity } from '../core/identity';
+import { istioObject } from '../core/istio-object';
 import { MeshSettings } from '../core/mesh';
 import { hostListBytes, objectSizeProblem } from '../core/object-size';
 import { EgressPort, Protocol, validatePortNumber } from '../core/port';
@@ -249,7 +250,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     const exportTo = this.meshExportTo;
     const gatewayHost = this.gateway.serviceFqdn;
 
-    this.istioGateway = new net.Gateway(this, 'Resource', {
+    this.istioGateway = istioObject(this, 'Resource', net.Gateway, {
       metadata: metadata(this.name),
       spec: {
         selector: this.gateway.selectorLabels,
@@ -277,7 +278,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     }));
     this.serviceEntryShards.grow(this.hostSet.size);
 
-    this.meshRoute = new net.VirtualService(this, 'MeshRoute', {
+    this.meshRoute = istioObject(this, 'MeshRoute', net.VirtualService, {
       metadata: metadata(this.name),
       spec: Lazy.any({
         produce: (): net.VirtualServiceSpec => ({
@@ -292,7 +293,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
       }) as any,
     });
 
-    this.gatewayRoute = new net.VirtualService(this, 'GatewayRoute', {
+    this.gatewayRoute = istioObject(this, 'GatewayRoute', net.VirtualService, {
       metadata: metadata(`${this.name}-gateway`),
       spec: Lazy.any({
         produce: (): net.VirtualServiceSpec => ({
@@ -309,7 +310,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
       }) as any,
     });
 
-    this.authorizationPolicy = new sec.AuthorizationPolicy(this, 'AuthorizationPolicy', {
+    this.authorizationPolicy = istioObject(this, 'AuthorizationPolicy', sec.AuthorizationPolicy, {
       metadata: metadata(this.name),
       spec: {
         selector: { matchLabels: this.gateway.selectorLabels },
@@ -327,7 +328,7 @@ export class WildcardEgressGateway extends Construct implements IEgressPath {
     });
 
     const forwarder = { name: this.name, gatewayFqdn: gatewayHost, ports: this.ports, gatewayPorts: this.gatewayPorts };
-    this.sniForwarder = new net.EnvoyFilter(this, 'SniForwarder', {
+    this.sniForwarder = istioObject(this, 'SniForwarder', net.EnvoyFilter, {
       metadata: metadata(`${this.name}-sni-forwarder`),
       spec: Lazy.any({
         produce: (): net.EnvoyFilterSpec => ({
