@@ -14,7 +14,8 @@
  *   median. The library and the ApiObject workers alternate for `--rounds` rounds; a round's ratio is its library
  *   median over its ApiObject median; the table shows the median of the rounds' ratios, with their range.
  * - paired (as `bench/bench.ts` judges the sidecar scenario): one process warms up both variants, then alternates
- *   library and ApiObject synths (`--pairs` pairs, a full GC before each); each pair gives a ratio, and the figure is
+ *   library and ApiObject synths (`--pairs` pairs, a full GC before each, the order within a pair alternating too;
+ *   the library's host cache is warm then, about 10 ms of a cold synth); each pair gives a ratio, and the figure is
  *   the median over all pairs of `--paired-workers` such processes. Both variants meet the same machine state within
  *   seconds, so load on this shared machine skews it least; the 1.5x target is judged on it.
  * The ApiObject variant gets the library's final objects from a JSON file an untimed worker writes first.
@@ -132,8 +133,8 @@ function worker(variant: string): void {
     const ratios: number[] = [];
     let same = libYaml === apiYaml;
     for (let i = 0; i < pairs; i++) {
-      const l = timed(libFn);
-      const a = timed(apiFn);
+      // the order alternates, so neither variant always runs right after the other's garbage
+      const [l, a] = i % 2 === 0 ? [timed(libFn), timed(apiFn)] : [timed(apiFn), timed(libFn)].reverse();
       ratios.push(l.ms / a.ms);
       same = same && l.yaml === libYaml && a.yaml === apiYaml;
     }

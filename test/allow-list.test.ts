@@ -388,6 +388,22 @@ describe('EgressAllowList | inputs and NetworkPolicy details', () => {
     expect(again.matrix.map((r) => r.remote)).toEqual(['api.a.example']);
   });
 
+  test('the spec lock names odd arguments safely, and lifts when every allow-list that realised it left its app', () => {
+    const open = new EgressAllowListSpec();
+    // a source that JSON cannot show is no TypeError while the spec is open
+    expect(() => open.addDocument({ namespaces: {} }, 5n as any)).not.toThrow();
+    expect(() => open.allow(10n as any, { remoteHost: 'api.a.example' })).toThrow('allow (a bigint) #0: invalid namespace (a bigint): expected a string such as "istio-egress"');
+    expect(() => open.setNamespaceMode(2n as any, DataplaneMode.SIDECAR)).toThrow('setNamespaceMode((a bigint)): invalid namespace (a bigint): expected a string');
+    const chart = Testing.chart();
+    const spec = specOf({ 'team-a': { allow: [{ remoteHost: 'api.a.example' }] } });
+    new EgressAllowList(chart, 'egress', { spec, writeMatrix: false });
+    expect(() => spec.addDocument({ namespaces: {} }, 5n as any)).toThrow('EgressAllowListSpec.addDocument((a bigint)): the spec is already realised by test/egress');
+    expect(() => spec.allow(7n as any, { remoteHost: 'api.b.example' })).toThrow('EgressAllowListSpec.allow((a bigint)): the spec is already realised by test/egress');
+    chart.node.tryRemoveChild('egress');
+    spec.allow('team-b', { remoteHost: 'api.b.example' });
+    expect(spec.namespaces).toEqual(['team-a', 'team-b']);
+  });
+
   test('fromFile reads a file of UDS Packages, skipping what is not realised when asked', () => {
     const dir = fs.mkdtempSync('/tmp/allow-list-file-');
     const file = path.join(dir, 'packages.yaml');

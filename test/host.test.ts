@@ -44,6 +44,12 @@ describe('ExternalHost | valid hosts', () => {
     expect(() => ExternalHost.of('API.example.com')).toThrow(/upper-case/);
     expect(() => ExternalHost.of('API.example.com')).toThrow(/upper-case/);
   });
+
+  test('a host cannot be changed from JavaScript (the one object serves every use of its name)', () => {
+    const host = ExternalHost.of('api.mutable.example');
+    expect(() => Object.assign(host, { name: '*', isWildcard: true, isAnyHost: true, domain: '' })).toThrow(TypeError);
+    expect(ExternalHost.of('api.mutable.example')).toMatchObject({ name: 'api.mutable.example', isWildcard: false, isAnyHost: false, domain: 'api.mutable.example' });
+  });
 });
 
 describe('ExternalHost | invalid hosts fail with the value and the fix', () => {

@@ -258,7 +258,7 @@ export class EgressAllowList extends Construct {
     if (props.writeMatrix ?? true) {
       this.node.addValidation({ validate: () => writeMatrixFiles(this) });
     }
-    this.spec._realise(this.node.path);
+    this.spec._realise(this);
   }
 
   /** The egress matrix: one row per namespace, workload, remote and port set, sorted. */

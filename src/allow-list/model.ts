@@ -5,10 +5,13 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { IConstruct } from 'constructs';
 import { AllowRule, EgressAllowEntry, ENTRY_FIELDS, HostRule, SkippedEntry, UnsupportedEntry, validateEntry } from './entry';
+import { show } from '../core/bounds';
 import { DataplaneMode } from '../core/dataplane-mode';
 import { validateDnsLabel } from '../core/dns';
 import { OriginationTls, TrustedCa } from '../core/origination-tls';
+import { isInTree } from '../core/registry';
 
 /** Options of an allow-list. */
 export interface EgressAllowListSpecOptions {
@@ -74,8 +77,8 @@ export class EgressAllowListSpec {
   private readonly byKey = new Map<string, AllowRule>();
   private readonly byHostPort = new Map<string, HostRule>();
 
-  /** The path of the first `EgressAllowList` that realised this spec; from then on it takes no more entries. */
-  private realisedBy?: string;
+  /** The `EgressAllowList`s that realised this spec; while one is in its app, the spec takes no more entries. */
+  private readonly realisedBy: IConstruct[] = [];
 
   public constructor(options: EgressAllowListSpecOptions = {}) {
     this.skipUnsupported = options?.skipUnsupported ?? false;
@@ -87,10 +90,10 @@ export class EgressAllowListSpec {
    * @throws if the entry breaks an admission rule, duplicates another, or conflicts with another on a host and port
    */
   public allow(namespace: string, entry: EgressAllowEntry): void {
-    this.checkOpen(`allow(${JSON.stringify(namespace)})`);
+    this.checkOpen(() => `allow(${quoted(namespace)})`);
     const n = this.apiCount.get(namespace) ?? 0;
     this.apiCount.set(namespace, n + 1);
-    this.addEntry(namespace, entry, `allow ${JSON.stringify(namespace)} #${n}`, n);
+    this.addEntry(namespace, entry, `allow ${quoted(namespace)} #${n}`, n);
   }
 
   /**
@@ -99,13 +102,13 @@ export class EgressAllowListSpec {
    * @throws if the namespace already has another mode
    */
   public setNamespaceMode(namespace: string, mode: DataplaneMode): void {
-    this.checkOpen(`setNamespaceMode(${JSON.stringify(namespace)})`);
-    this.setMode(namespace, mode, `setNamespaceMode(${JSON.stringify(namespace)})`);
+    this.checkOpen(() => `setNamespaceMode(${quoted(namespace)})`);
+    this.setMode(namespace, mode, `setNamespaceMode(${quoted(namespace)})`);
   }
 
   /** Adds the documents of a YAML or JSON file (see `fromFile`). */
   public addFile(file: string): void {
-    this.checkOpen(`addFile(${JSON.stringify(file)})`);
+    this.checkOpen(() => `addFile(${quoted(file)})`);
     let text: string;
     try {
       text = fs.readFileSync(file, 'utf-8');
@@ -117,7 +120,7 @@ export class EgressAllowListSpec {
 
   /** Adds the documents of YAML or JSON text; `source` names it in messages. */
   public addYaml(text: string, source: string = 'inline document'): void {
-    this.checkOpen(`addYaml(${JSON.stringify(source)})`);
+    this.checkOpen(() => `addYaml(${quoted(source)})`);
     parseDocuments(text, source).forEach(({ doc, index }) => this.addDocumentAt(doc, `${source}: document ${index + 1}`));
   }
 
@@ -127,7 +130,7 @@ export class EgressAllowListSpec {
    * @param source names the document in messages
    */
   public addDocument(document: any, source: string = 'document'): void {
-    this.checkOpen(`addDocument(${JSON.stringify(source)})`);
+    this.checkOpen(() => `addDocument(${quoted(source)})`);
     this.addDocumentAt(document, source);
   }
 
@@ -139,7 +142,7 @@ export class EgressAllowListSpec {
    * @throws for another Package in the same namespace, a malformed Package, or an entry that fails (see `allow`)
    */
   public addUdsPackage(pkg: any, source: string = 'Package'): void {
-    this.checkOpen(`addUdsPackage(${JSON.stringify(source)})`);
+    this.checkOpen(() => `addUdsPackage(${quoted(source)})`);
     const fail = (field: string, message: string): never => {
       throw new Error(`${source}: ${field}: ${message}`);
     };
@@ -235,19 +238,20 @@ export class EgressAllowListSpec {
   }
 
   /**
-   * Marks the spec as realised by the `EgressAllowList` at `constructPath`: it reads the entries once, so an entry added later
-   * would be silently left out; such an addition is refused instead.
+   * Marks the spec as realised by `list` (an `EgressAllowList`): it reads the entries once, so an entry added later
+   * would be silently left out; such an addition is refused while `list` is in its app.
    *
    * @internal
    */
-  public _realise(constructPath: string): void {
-    this.realisedBy = this.realisedBy ?? constructPath;
+  public _realise(list: IConstruct): void {
+    this.realisedBy.push(list);
   }
 
-  private checkOpen(call: string): void {
-    if (this.realisedBy !== undefined) {
+  private checkOpen(call: () => string): void {
+    const list = this.realisedBy.find(isInTree);
+    if (list !== undefined) {
       throw new Error(
-        `EgressAllowListSpec.${call}: the spec is already realised by ${this.realisedBy}, which would not see this change; ` +
+        `EgressAllowListSpec.${call()}: the spec is already realised by ${list.node.path}, which would not see this change; ` +
           'add every entry and mode before creating the EgressAllowList',
       );
     }
@@ -494,4 +498,9 @@ function parseDocuments(text: string, source: string): Array<{ doc: any; index: 
     }
   });
   return out;
+}
+
+/** A string argument as JSON (`"team-a"`), anything else as `show` gives it (BigInts and cycles included). */
+function quoted(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : show(value);
 }

@@ -1,3 +1,4 @@
+import { show } from './bounds';
 import { problem } from './errors';
 
 /**
@@ -48,7 +49,7 @@ export function dnsLabelProblem(label: string): string | undefined {
  */
 export function validateDnsLabel(value: string, what: string): string {
   if (typeof value !== 'string') {
-    throw problem(`invalid ${what} ${JSON.stringify(value) ?? String(value)}: expected a string such as "istio-egress"`);
+    throw problem(`invalid ${what} ${show(value)}: expected a string such as "istio-egress"`);
   }
   const why = dnsLabelProblem(value);
   if (why) {

@@ -107,6 +107,11 @@ export class ExternalHost {
     this.isAnyHost = name === '*';
     this.isWildcard = name.startsWith('*');
     this.domain = this.isAnyHost ? '' : this.isWildcard ? name.slice(2) : name;
+    // Immutable in JavaScript too: one object serves every use of a name (`of` keeps them), so an assignment to a
+    // field must fail, not change the host for the whole process. (Not frozen: the jsii runtime tags the object.)
+    for (const field of ['name', 'isAnyHost', 'isWildcard', 'domain']) {
+      Object.defineProperty(this, field, { writable: false, configurable: false });
+    }
   }
 
   /**
