@@ -68,3 +68,22 @@ for f in platform.k8s.yaml platform-egress.egress-matrix.md platform-egress.egre
   fi
 done
 echo "bindings:python: the allow-list from Python (examples/platform/main.py, YAML document) writes manifests and egress matrix byte-identical to TypeScript"
+
+# Value objects through the jsii runtime: ExternalHost.of hands out one read-only object per name (src/core/host.ts),
+# which the runtime must still be able to pass to Python twice; an assignment from Python must fail.
+"${VPY}" - <<'PY' || fail "ExternalHost through the jsii runtime (see the Python traceback above)"
+import cdk8s_istio_egress as egress
+a = egress.ExternalHost.of("api.example.com")
+b = egress.ExternalHost.of("api.example.com")
+assert (a.name, a.is_wildcard, a.domain) == ("api.example.com", False, "api.example.com"), (a.name, a.is_wildcard, a.domain)
+assert b.matches("api.example.com") and not b.matches("other.example.com")
+assert egress.ExternalHost.of("*.example.com").covers(a)
+try:
+    a.name = "*"
+except Exception:
+    pass
+else:
+    raise AssertionError("ExternalHost.name was assigned from Python")
+assert egress.ExternalHost.of("api.example.com").name == "api.example.com"
+PY
+echo "bindings:python: ExternalHost values pass through the jsii runtime, read-only"
