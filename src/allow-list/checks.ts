@@ -2,9 +2,9 @@
  * The checks of an allow-list that need the namespaces' modes (the entries are valid on their own): reserved
  * namespaces, what each mode can realise, Sidecar selectors that could select one pod, and overlapping hosts.
  */
-import { AllowListContext, contains, labelText, selectorKey } from './context';
+import { AllowListContext, contains } from './context';
 import { AllowRule, HostRule, RemoteGenerated, RemoteProtocol } from './entry';
-import { addToList } from '../core/collections';
+import { addToList, labelText } from '../core/collections';
 import { DataplaneMode } from '../core/dataplane-mode';
 import { fieldError } from '../core/errors';
 import { properSuffixes } from '../core/host';
@@ -54,7 +54,7 @@ function checkSelectors(ctx: AllowListContext, rules: AllowRule[]): void {
     }
     const m = byNs.get(r.namespace) ?? new Map<string, AllowRule>();
     byNs.set(r.namespace, m);
-    const key = selectorKey(r.selector);
+    const key = labelText(r.selector);
     if (!m.has(key)) {
       m.set(key, r);
     }

@@ -63,16 +63,6 @@ export function shortHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 8);
 }
 
-/** @internal */
-export function selectorKey(labels: { [key: string]: string }): string {
-  return Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(',');
-}
-
-/** @internal */
-export function labelText(labels: { [key: string]: string }): string {
-  return Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(',');
-}
-
 /** Whether `outer` has every label of `inner` (so every pod `outer` selects, `inner` selects too). @internal */
 export function contains(outer: { [key: string]: string }, inner: { [key: string]: string }): boolean {
   return Object.entries(inner).every(([k, v]) => outer[k] === v);

@@ -6,10 +6,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App } from 'cdk8s';
 import { Construct } from 'constructs';
-import { cmp, labelText } from './context';
+import { cmp } from './context';
 import { AllowRule, HostRule } from './entry';
 import { EgressMatrixRow } from './matrix';
 import { AllowListSkippedEntry } from './model';
+import { labelText } from '../core/collections';
 import { DataplaneMode } from '../core/dataplane-mode';
 
 /** The row of an entry; `hostPath` is the path of each host. @internal */

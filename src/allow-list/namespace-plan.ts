@@ -6,13 +6,13 @@
 import { ApiObject } from 'cdk8s';
 import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { AllowListContext, atEntries, atWhere, cmp, contains, selectorKey, shortHash } from './context';
+import { AllowListContext, atEntries, atWhere, cmp, contains, shortHash } from './context';
 import { AllowRule, NetworkRule, RemoteGenerated, RemoteProtocol } from './entry';
 import { rowOf } from './matrix-rows';
 import { GatewayPlan, SidecarPlan } from './sidecar-plan';
 import * as net from '../../imports/networking.istio.io';
 import { IEgressWaypoint } from '../ambient/egress-waypoint';
-import { addToList } from '../core/collections';
+import { addToList, labelText } from '../core/collections';
 import { DataplaneMode } from '../core/dataplane-mode';
 import { fieldError } from '../core/errors';
 import { istioObject } from '../core/istio-object';
@@ -52,11 +52,11 @@ export function realiseNamespaces(
     const selectors = new Map<string, { [key: string]: string } | undefined>([['', undefined]]);
     for (const r of mine) {
       if (r.selector !== undefined) {
-        selectors.set(selectorKey(r.selector), r.selector);
+        selectors.set(labelText(r.selector), r.selector);
       }
     }
     for (const [key, selector] of [...selectors].sort(([a], [b]) => cmp(a, b))) {
-      const own = mine.filter((r) => (r.selector === undefined ? key === '' : selectorKey(r.selector) === key));
+      const own = mine.filter((r) => (r.selector === undefined ? key === '' : labelText(r.selector) === key));
       const name = key === '' ? BASE : dnsLabelName([BASE, selectorSlug(selector!)]);
       const policy = atEntries(ctx, own, () =>
         new EgressNetworkPolicy(scope, `NetworkPolicy-${name}`, { namespace: ns, name, podLabels: selector, dataplane: mode, mesh: ctx.mesh }),
@@ -187,5 +187,5 @@ function cidrServiceEntry(scope: Construct, ns: string, r: NetworkRule): void {
 
 function selectorSlug(labels: { [key: string]: string }): string {
   const text = Object.keys(labels).sort().map((k) => `${k}-${labels[k]}`).join('-').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
-  return `${text.slice(0, 30).replace(/-+$/, '')}-${shortHash(selectorKey(labels))}`;
+  return `${text.slice(0, 30).replace(/-+$/, '')}-${shortHash(labelText(labels))}`;
 }

@@ -13,3 +13,11 @@ export function addToList<K, V>(map: Map<K, V[]>, key: K, value: V): void {
     list.push(value);
   }
 }
+
+/** `k1=v1,k2=v2`, keys sorted: a set of labels as one text, for keys and messages. */
+export function labelText(labels: { [key: string]: string }): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join(',');
+}

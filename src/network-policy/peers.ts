@@ -1,6 +1,7 @@
 import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { requireArray } from '../core/boundary';
+import { labelText as sortedLabelText } from '../core/collections';
 import { problem } from '../core/errors';
 import { WorkloadSelector } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
@@ -99,10 +100,7 @@ export function peerKey(namespace: string, podLabels: { [key: string]: string } 
 
 /** `{k1=v1,k2=v2}`, keys sorted: labels in messages and keys. */
 export function labelText(labels: { [key: string]: string }): string {
-  return `{${Object.keys(labels)
-    .sort()
-    .map((k) => `${k}=${labels[k]}`)
-    .join(',')}}`;
+  return `{${sortedLabelText(labels)}}`;
 }
 
 export function sortedUnique(values: number[]): number[] {

@@ -4,6 +4,11 @@ import { EgressPort } from '../core/port';
 
 const TCP_PROXY = 'envoy.filters.network.tcp_proxy';
 
+/** Envoy's TCP proxy network filter with `config` (a whole filter, or the part of one a MERGE patch sets). */
+function tcpProxy(config: { [key: string]: unknown }): { name: string; typed_config: { [key: string]: unknown } } {
+  return { name: TCP_PROXY, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', ...config } };
+}
+
 /**
  * Filter state the gateway's listener hands to the SNI forwarder, so the forwarder's log line names the client:
  * its Istio mTLS identity (`%DOWNSTREAM_PEER_URI_SAN%`, known once the TLS handshake is done) and its address
@@ -157,15 +162,11 @@ export function sniForwarderPatches(spec: SniForwarderSpec): net.EnvoyFilterSpec
                       'dns_cache_config': dnsCacheConfig,
                     },
                   },
-                  {
-                    name: TCP_PROXY,
-                    typed_config: {
-                      '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
-                      'stat_prefix': envoyName(`sni_forwarder_${externalPort}`),
-                      'cluster': dfpCluster,
-                      'access_log': accessLogging ? [accessLog()] : undefined,
-                    },
-                  },
+                  tcpProxy({
+                    stat_prefix: envoyName(`sni_forwarder_${externalPort}`),
+                    cluster: dfpCluster,
+                    access_log: accessLogging ? [accessLog()] : undefined,
+                  }),
                 ],
               },
             ],
@@ -187,13 +188,7 @@ export function sniForwarderPatches(spec: SniForwarderSpec): net.EnvoyFilterSpec
         }),
         patch: {
           operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.MERGE,
-          value: {
-            name: TCP_PROXY,
-            typed_config: {
-              '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
-              'cluster': sniCluster,
-            },
-          },
+          value: tcpProxy({ cluster: sniCluster }),
         },
       },
     );
@@ -247,13 +242,7 @@ function clientAttributionPatches(gatewayFqdn: string, gatewayPort: EgressPort, 
       match,
       patch: {
         operation: net.EnvoyFilterSpecConfigPatchesPatchOperation.MERGE,
-        value: {
-          name: TCP_PROXY,
-          typed_config: {
-            '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
-            'upstream_connect_mode': 'ON_DOWNSTREAM_TLS_HANDSHAKE',
-          },
-        },
+        value: tcpProxy({ upstream_connect_mode: 'ON_DOWNSTREAM_TLS_HANDSHAKE' }),
       },
     },
   ];
