@@ -255,8 +255,10 @@ describe('WildcardEgressGateway | options', () => {
   });
 
   test('the host list is the same everywhere for any allow-list (property)', () => {
-    const label = fc.stringMatching(/^[a-z]([a-z0-9-]{0,8}[a-z0-9])?$/);
+    // a small alphabet beside arbitrary labels, so that overlapping hosts (and the refusal branch) come up often
+    const label = fc.oneof(fc.constantFrom('a', 'b'), fc.stringMatching(/^[a-z]([a-z0-9-]{0,8}[a-z0-9])?$/));
     const host = fc.tuple(fc.boolean(), fc.array(label, { minLength: 2, maxLength: 3 })).map(([wild, ls]) => (wild ? '*.' : '') + ls.join('.'));
+    let refused = 0;
     fc.assert(
       fc.property(fc.uniqueArray(host, { minLength: 1, maxLength: 8 }), (hosts) => {
         const chart = Testing.chart();
@@ -267,7 +269,8 @@ describe('WildcardEgressGateway | options', () => {
             wildcard.addHost(h);
             accepted.push(h);
           } catch (e) {
-            expect((e as Error).message).toMatch(/^test\/wc: addHost\(".*"\): invalid host ".*": it overlaps/);
+            refused++;
+            expect((e as Error).message).toMatch(/^test\/wc: addHost "[^"]+": invalid host "[^"]+": it overlaps "[^"]+"/);
           }
         }
         const objects = Testing.synth(chart);
@@ -277,8 +280,10 @@ describe('WildcardEgressGateway | options', () => {
         expect(lists.serviceEntryHosts).toEqual(lists.virtualServiceHosts);
         expect(lists.serverNames).toEqual([lists.virtualServiceHosts]);
       }),
-      { numRuns: 50 },
+      // the first run always has an overlap (CI once drew one the refusal check had gone stale for)
+      { numRuns: 50, examples: [[['*.i.w', 'a.i.w', 'a.a']]] },
     );
+    expect(refused).toBeGreaterThan(0);
   });
 });
 
