@@ -134,7 +134,15 @@ function worker(variant: string): void {
     let same = libYaml === apiYaml;
     for (let i = 0; i < pairs; i++) {
       // the order alternates, so neither variant always runs right after the other's garbage
-      const [l, a] = i % 2 === 0 ? [timed(libFn), timed(apiFn)] : [timed(apiFn), timed(libFn)].reverse();
+      let l: ReturnType<typeof timed>;
+      let a: ReturnType<typeof timed>;
+      if (i % 2 === 0) {
+        l = timed(libFn);
+        a = timed(apiFn);
+      } else {
+        a = timed(apiFn);
+        l = timed(libFn);
+      }
       ratios.push(l.ms / a.ms);
       same = same && l.yaml === libYaml && a.yaml === apiYaml;
     }

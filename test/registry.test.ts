@@ -175,11 +175,6 @@ describe('MeshRegistry | one model of the mesh per app', () => {
   });
 });
 
-/**
- * Property: for any mix of gateways, wildcard gateways and TLS originations with random names, hosts and identities,
- * synth either succeeds with no two objects sharing (group, kind, namespace, name) and no two overlapping hosts on a
- * common port seen by a common namespace with different rules, or it fails naming the clash.
- */
 describe('MeshRegistry | checked on every validation pass', () => {
   test('cdk8s validates once per synth and again per chart: each pass reports a clash, and one made after a synth is found by the next', () => {
     const app = Testing.app();
@@ -196,6 +191,11 @@ describe('MeshRegistry | checked on every validation pass', () => {
   });
 });
 
+/**
+ * Property: for any mix of gateways, wildcard gateways and TLS originations with random names, hosts and identities,
+ * synth either succeeds with no two objects sharing (group, kind, namespace, name) and no two overlapping hosts on a
+ * common port seen by a common namespace with different rules, or it fails naming the clash.
+ */
 describe('MeshRegistry | properties', () => {
   const domains = ['example.com', 'a.example.com', 'stripe.com', 'b.a.example.com'];
   const hostArb = fc.tuple(fc.boolean(), fc.constantFrom('api', 'www', 'x'), fc.constantFrom(...domains)).map(([wild, label, d]) => (wild ? `*.${d}` : `${label}.${d}`));

@@ -7,7 +7,7 @@ import { HostRule, RemoteProtocol } from './entry';
 import { AmbientEgressWaypoint } from '../ambient/ambient-egress-waypoint';
 import { IEgressWaypoint } from '../ambient/egress-waypoint';
 import { EgressWaypointHost } from '../ambient/waypoint-host';
-import { addToList } from '../core/collections';
+import { addToList, sortedUnique } from '../core/collections';
 import { fieldError } from '../core/errors';
 import { dnsLabelName, hostToDnsLabel } from '../core/names';
 import { EgressPort } from '../core/port';
@@ -58,7 +58,7 @@ export function realiseAmbient(ctx: AllowListContext, rules: HostRule[]): Ambien
         fieldError(ctx.scope, `${r.where}: tlsOrigination`, `host "${host}" is originated with other TLS settings in ${origination.where}; one host has one origination. Use the same tlsOrigination and tlsPort`);
       }
     }
-    const portNumbers = [...new Set(list.flatMap((r) => r.ports))].sort((a, b) => a - b);
+    const portNumbers = sortedUnique(list.flatMap((r) => r.ports));
     const ports = portNumbers.map((p) => {
       const protocol = list.find((r) => r.ports.includes(p))!.protocol;
       if (origination) {

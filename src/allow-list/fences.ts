@@ -7,6 +7,7 @@ import { AmbientPlan } from './ambient-plan';
 import { AllowListContext } from './context';
 import { ClientPolicies } from './namespace-plan';
 import { GatewayPlan } from './sidecar-plan';
+import { sortedUnique } from '../core/collections';
 import { EgressPathConfig, IEgressPath } from '../core/egress-path';
 import { dnsLabelName } from '../core/names';
 import { EgressGatewayNetworkPolicy } from '../network-policy/egress-gateway-network-policy';
@@ -33,7 +34,7 @@ export function fenceProxies(
   if (ambient !== undefined && ambient.hosts.size > 0 && (ctx.options.waypoint === undefined || fenceGiven)) {
     const waypoint = ambient.waypoint;
     const hostPorts = [...ambient.hosts.values()].flatMap((h) => h.ports.map((p) => p.targetPort ?? p.number));
-    const externalPorts = [...new Set(hostPorts)].sort((a, b) => a - b);
+    const externalPorts = sortedUnique(hostPorts);
     // the waypoint pods as an egress path: clients reach them on HBONE, they reach the hosts' ports
     const waypointPath: IEgressPath = {
       toEgressPathConfig: (): EgressPathConfig => ({

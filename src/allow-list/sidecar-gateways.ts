@@ -7,6 +7,7 @@ import { AllowListContext, atEntries, cmp } from './context';
 import { HostRule } from './entry';
 import { GatewayPlan, HttpRule, reservedProxyPort, SidecarPlan } from './sidecar-plan';
 import * as sec from '../../imports/security.istio.io';
+import { sortedUnique } from '../core/collections';
 import { inField } from '../core/errors';
 import { authorizationSources } from '../core/identity';
 import { istioObject } from '../core/istio-object';
@@ -99,7 +100,7 @@ function httpRulePolicy(ctx: AllowListContext, name: string, plan: GatewayPlan, 
  * another Service port, the next free port from 20000 (never the proxy's 15000-15090).
  */
 function podPorts(servicePorts: number[]): Map<number, number> {
-  const sorted = [...new Set(servicePorts)].sort((a, b) => a - b);
+  const sorted = sortedUnique(servicePorts);
   const used = new Set(sorted.filter((p) => p >= 1024));
   const out = new Map<number, number>();
   for (const p of sorted) {

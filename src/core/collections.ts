@@ -14,6 +14,11 @@ export function addToList<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   }
 }
 
+/** The distinct numbers of `values`, ascending (ports, mostly). */
+export function sortedUnique(values: number[]): number[] {
+  return [...new Set(values)].sort((a, b) => a - b);
+}
+
 /** `k1=v1,k2=v2`, keys sorted: a set of labels as one text, for keys and messages. */
 export function labelText(labels: { [key: string]: string }): string {
   return Object.keys(labels)

@@ -4,10 +4,11 @@ import { addDnsRules, dnsAnnotations, DnsResolver, resolveDns } from './dns-reso
 import { EgressNetworkPolicy } from './egress-network-policy';
 import { egressPathTarget } from './egress-path-target';
 import { INTERNAL_DESTINATIONS_ANNOTATION, InternalDestination, resolveInternalDestinations } from './internal-destination';
-import { addIstiodRule, labelText, listProp, peerKey, PodPeers, policyMetadata, selectorLabels, sortedUnique } from './peers';
+import { addIstiodRule, bracedLabelText, listProp, peerKey, PodPeers, policyMetadata, selectorLabels } from './peers';
 import { EXCLUDED_IPV4_RANGES, EXCLUDED_IPV6_RANGES } from './reserved-ranges';
 import { requireArray, requireBoolean, requireInstance, requireStruct } from '../core/boundary';
 import { Cidr, parseIpBlock } from '../core/cidr';
+import { sortedUnique } from '../core/collections';
 import { validateDnsLabel } from '../core/dns';
 import { IEgressPath } from '../core/egress-path';
 import { fieldError, inField } from '../core/errors';
@@ -195,7 +196,7 @@ export class EgressGatewayNetworkPolicy extends Construct {
         fieldError(
           this,
           `paths[${i}]`,
-          `its pods ${config.namespace}/${labelText(config.podLabels)} are not the pods of paths[0] (${first.namespace}/${labelText(first.podLabels)}); ` +
+          `its pods ${config.namespace}/${bracedLabelText(config.podLabels)} are not the pods of paths[0] (${first.namespace}/${bracedLabelText(first.podLabels)}); ` +
             'one EgressGatewayNetworkPolicy locks down one gateway: define one per gateway',
         );
       }

@@ -2,7 +2,7 @@ import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { addDnsRules, dnsAnnotations, DnsResolver, resolveDns } from './dns-resolver';
 import { egressPathTarget } from './egress-path-target';
-import { addIstiodRule, labelText, listProp, peerKey, PodPeers, policyMetadata, selectorLabels } from './peers';
+import { addIstiodRule, bracedLabelText, listProp, peerKey, PodPeers, policyMetadata, selectorLabels } from './peers';
 import { requireInstance, requireStruct } from '../core/boundary';
 import { checkEnum } from '../core/bounds';
 import { DataplaneMode } from '../core/dataplane-mode';
@@ -257,7 +257,7 @@ export class EgressNetworkPolicy extends Construct {
       fieldError(
         this,
         field,
-        `the path's pods ${target.namespace}/${labelText(target.podLabels)} listen on ${target.podPorts.join(', ')}, but ambient pods have no sidecar: ` +
+        `the path's pods ${target.namespace}/${bracedLabelText(target.podLabels)} listen on ${target.podPorts.join(', ')}, but ambient pods have no sidecar: ` +
           `ztunnel sends their egress to a proxy over HBONE, TCP ${HBONE_PORT}, so this lock-down would leave them without egress. ` +
           'Use an egress waypoint (allowWaypoint(AmbientEgressWaypoint)), or set dataplane: DataplaneMode.SIDECAR for sidecar pods',
       );
@@ -271,7 +271,7 @@ export class EgressNetworkPolicy extends Construct {
       const t = egressPathTarget(waypoint);
       if (!t.hbone) {
         throw problem(
-          `the waypoint pods ${t.namespace}/${labelText(t.podLabels)} listen on ${t.podPorts.join(', ')}, but ztunnel always connects to waypoints on HBONE, TCP ${HBONE_PORT}; ` +
+          `the waypoint pods ${t.namespace}/${bracedLabelText(t.podLabels)} listen on ${t.podPorts.join(', ')}, but ztunnel always connects to waypoints on HBONE, TCP ${HBONE_PORT}; ` +
             `a lock-down without TCP ${HBONE_PORT} to the waypoint pods cuts ambient egress off. Make the waypoint's egress path (toEgressPathConfig) list pod port ${HBONE_PORT}`,
         );
       }

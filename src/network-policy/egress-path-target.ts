@@ -1,5 +1,6 @@
-import { hasNoLabels, sortedUnique } from './peers';
+import { hasNoLabels } from './peers';
 import { describe, requireArray, requireImplements } from '../core/boundary';
+import { sortedUnique } from '../core/collections';
 import { validateDnsLabel } from '../core/dns';
 import { EgressPathConfig, HBONE_PORT, IEgressPath } from '../core/egress-path';
 import { atSubField, problem } from '../core/errors';

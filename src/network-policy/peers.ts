@@ -1,7 +1,7 @@
 import * as plus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { requireArray } from '../core/boundary';
-import { labelText as sortedLabelText } from '../core/collections';
+import { labelText } from '../core/collections';
 import { problem } from '../core/errors';
 import { WorkloadSelector } from '../core/identity';
 import { MeshSettings } from '../core/mesh';
@@ -95,16 +95,12 @@ export function hasNoLabels(labels: { [key: string]: string } | undefined | null
 
 /** A key for (namespace, labels) that does not depend on label order; every pod of the namespace when undefined. */
 export function peerKey(namespace: string, podLabels: { [key: string]: string } | undefined): string {
-  return `${namespace}/${podLabels === undefined ? '*' : labelText(podLabels)}`;
+  return `${namespace}/${podLabels === undefined ? '*' : bracedLabelText(podLabels)}`;
 }
 
 /** `{k1=v1,k2=v2}`, keys sorted: labels in messages and keys. */
-export function labelText(labels: { [key: string]: string }): string {
-  return `{${sortedLabelText(labels)}}`;
-}
-
-export function sortedUnique(values: number[]): number[] {
-  return [...new Set(values)].sort((a, b) => a - b);
+export function bracedLabelText(labels: { [key: string]: string }): string {
+  return `{${labelText(labels)}}`;
 }
 
 /**
