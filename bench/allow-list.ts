@@ -26,6 +26,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import type { App, Chart } from 'cdk8s';
 import { cdk8s, lib } from './scenario';
 
 const ENTRIES_PER_NAMESPACE = 25;
@@ -66,23 +67,23 @@ function spec(namespaces: number): any {
   return s;
 }
 
-function newChart(): cdk8s.Chart {
+function newChart(): Chart {
   const app = new cdk8s.App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-allow-')) });
   return new cdk8s.Chart(app, 'platform');
 }
 
 /** The app and its YAML (the app is returned so the live-heap figure can keep it referenced). */
-function synthLib(namespaces: number): { app: cdk8s.App; yaml: string } {
+function synthLib(namespaces: number): { app: App; yaml: string } {
   const chart = newChart();
   new lib.EgressAllowList(chart, 'egress', { spec: spec(namespaces), writeMatrix: false });
-  const app = chart.node.root as cdk8s.App;
+  const app = chart.node.root as App;
   return { app, yaml: app.synthYaml() };
 }
 
-function synthApiObjects(objects: any[]): { app: cdk8s.App; yaml: string } {
+function synthApiObjects(objects: any[]): { app: App; yaml: string } {
   const chart = newChart();
   objects.forEach((o, i) => new cdk8s.ApiObject(chart, `o${i}`, o));
-  const app = chart.node.root as cdk8s.App;
+  const app = chart.node.root as App;
   return { app, yaml: app.synthYaml() };
 }
 
@@ -107,7 +108,7 @@ function writeObjects(namespaces: number, objectsFile: string): void {
 }
 
 /** One timed synth after a full GC: its milliseconds and YAML. */
-function timed(fn: () => { app: cdk8s.App; yaml: string }): { ms: number; yaml: string } {
+function timed(fn: () => { app: App; yaml: string }): { ms: number; yaml: string } {
   gc();
   const t0 = process.hrtime.bigint();
   const yaml = fn().yaml;
